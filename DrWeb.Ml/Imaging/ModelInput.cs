@@ -1,0 +1,56 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DrWeb.Ml.Imaging;
+
+/// <summary>How a photograph becomes the tensor a model was trained on. Recorded with every model.</summary>
+public sealed record Preprocessing(int InputSize, float[] Mean, float[] Std)
+{
+    /// <summary>torchvision's ImageNet normalisation at 224 px.</summary>
+    public static readonly Preprocessing ImageNet224 = new(224, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+}
+
+/// <summary>Resize and normalise photographs into model input tensors.</summary>
+public static class ModelInput
+{
+    /// <summary>A [3, S, S] float tensor: resized (bilinear, antialiased), scaled to [0,1], then normalised.</summary>
+    public static Tensor ToTensor(FundusImage image, Preprocessing prep) => ToTensor(image.Pixels, prep);
+
+    public static Tensor ToTensor(Image<Rgb24> source, Preprocessing prep)
+    {
+        int size = prep.InputSize;
+        using var resized = source.Width == size && source.Height == size
+            ? source.Clone()
+            : source.Clone(x => x.Resize(new ResizeOptions
+            {
+                Size = new SixLabors.ImageSharp.Size(size, size),
+                Mode = ResizeMode.Stretch,
+                Sampler = KnownResamplers.Triangle,
+            }));
+
+        var rgb = new Rgb24[size * size];
+        resized.CopyPixelDataTo(rgb);
+        int plane = size * size;
+        var chw = new float[3 * plane];
+        float s0 = 1f / (255f * prep.Std[0]), s1 = 1f / (255f * prep.Std[1]), s2 = 1f / (255f * prep.Std[2]);
+        float o0 = prep.Mean[0] / prep.Std[0], o1 = prep.Mean[1] / prep.Std[1], o2 = prep.Mean[2] / prep.Std[2];
+        for (int i = 0; i < plane; i++)
+        {
+            chw[i] = rgb[i].R * s0 - o0;
+            chw[plane + i] = rgb[i].G * s1 - o1;
+            chw[2 * plane + i] = rgb[i].B * s2 - o2;
+        }
+        return tensor(chw, [3, size, size]);
+    }
+
+    /// <summary>Stacks several images into one [N, 3, S, S] batch.</summary>
+    public static Tensor Batch(IEnumerable<FundusImage> images, Preprocessing prep)
+    {
+        using var scope = NewDisposeScope();
+        var items = images.Select(i => ToTensor(i, prep)).ToArray();
+        return stack(items).MoveToOuterDisposeScope();
+    }
+}

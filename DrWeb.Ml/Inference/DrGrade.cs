@@ -1,0 +1,52 @@
+namespace DrWeb.Ml.Inference;
+
+/// <summary>The international clinical DR severity scale, as used by EyePACS and APTOS.</summary>
+public static class DrGrade
+{
+    public const int Count = 5;
+
+    /// <summary>Grades at or above this are referable to an ophthalmologist.</summary>
+    public const int ReferableFrom = 2;
+
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "No DR",
+        "Mild NPDR",
+        "Moderate NPDR",
+        "Severe NPDR",
+        "Proliferative DR",
+    ];
+
+    public static string Name(int grade) => grade is >= 0 and < Count
+        ? Names[grade]
+        : throw new ArgumentOutOfRangeException(nameof(grade), grade, "DR grades run from 0 to 4.");
+}
+
+/// <summary>The model's five grade probabilities for one image.</summary>
+public sealed record GradeProbabilities(IReadOnlyList<float> Values)
+{
+    public float this[int grade] => Values[grade];
+
+    public int MostLikely => Values.Select((p, i) => (p, i)).MaxBy(t => t.p).i;
+
+    /// <summary>P(referable): the sum of the probabilities of grades 2 to 4.</summary>
+    public float Referable => Values.Skip(DrGrade.ReferableFrom).Sum();
+
+    public static GradeProbabilities FromLogits(IReadOnlyList<float> logits)
+    {
+        float max = logits.Max();
+        var exp = logits.Select(l => MathF.Exp(l - max)).ToArray();
+        float sum = exp.Sum();
+        return new GradeProbabilities(exp.Select(e => e / sum).ToArray());
+    }
+}
+
+/// <summary>Whether to refer, and on what basis.</summary>
+/// <param name="IsReferable">True when the predicted grade is at least <see cref="DrGrade.ReferableFrom"/>.</param>
+/// <param name="Probability">P(grade >= 2).</param>
+/// <param name="Rule">How the decision was made, for display.</param>
+public sealed record ReferableDecision(bool IsReferable, float Probability, string Rule)
+{
+    public static ReferableDecision FromGrade(int grade, GradeProbabilities p) =>
+        new(grade >= DrGrade.ReferableFrom, p.Referable, $"predicted grade >= {DrGrade.ReferableFrom}");
+}

@@ -1,0 +1,78 @@
+using DrWeb.Ml.Explain;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DrWeb.Ml.Inference;
+
+/// <summary>One graded photograph.</summary>
+public sealed record GradingResult(
+    GradeProbabilities Probabilities,
+    int Grade,
+    string GradeName,
+    ReferableDecision Referable,
+    CamResult? Explanation);
+
+/// <summary>
+/// A trained model together with the preprocessing it was trained with and a CAM method: photographs in, grades and
+/// heatmaps out. Thread-safe: concurrent calls are serialised, because parallel forwards on a small CPU only fight
+/// over the same cores and multiply peak memory.
+/// </summary>
+public sealed class Grader : IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Device _device;
+
+    public Grader(FundusClassifier model, Preprocessing preprocessing, CamMethod? cam = null, Device? device = null)
+    {
+        Model = model;
+        Preprocessing = preprocessing;
+        Cam = cam ?? new GradCam();
+        _device = device ?? (TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU);
+        Model.to(_device);
+        Model.SetTrainingMode(false);
+    }
+
+    public FundusClassifier Model { get; }
+    public Preprocessing Preprocessing { get; }
+    public CamMethod Cam { get; }
+
+    /// <summary>Grades the image and, when <paramref name="explain"/> is set, explains the predicted grade.</summary>
+    public GradingResult Grade(FundusImage image, bool explain = true, string? camLayer = null)
+    {
+        _gate.Wait();
+        try
+        {
+            using var scope = NewDisposeScope();
+            Tensor input = ModelInput.ToTensor(image, Preprocessing).unsqueeze(0).to(_device);
+            float[] logits;
+            CamResult? cam = null;
+            if (explain)
+            {
+                // The CAM pass computes the logits on the way, so explaining costs no second forward.
+                cam = Cam.Compute(Model, input, camLayer)[0];
+                logits = cam.Logits;
+            }
+            else
+            {
+                using var _ = no_grad();
+                logits = Model.call(input).cpu().data<float>().ToArray();
+            }
+            var probabilities = GradeProbabilities.FromLogits(logits);
+            int grade = probabilities.MostLikely;
+            return new GradingResult(probabilities, grade, DrGrade.Name(grade), ReferableDecision.FromGrade(grade, probabilities), cam);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        _gate.Dispose();
+    }
+}

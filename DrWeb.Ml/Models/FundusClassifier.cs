@@ -1,0 +1,75 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DrWeb.Ml.Models;
+
+/// <summary>
+/// A forward pass cut in two at a named layer: the activation there, and the rest of the network as a function of it.
+/// CAM methods differentiate only the second half, so explaining an image costs little more than grading it.
+/// </summary>
+/// <param name="Activation">Output of the named layer, shape [N, C, h, w].</param>
+/// <param name="Rest">Computes the logits from (a possibly detached copy of) that activation.</param>
+public sealed record LayerSplit(Tensor Activation, Func<Tensor, Tensor> Rest);
+
+/// <summary>
+/// An image classifier for DR grading whose parameter names match its torchvision counterpart, so that
+/// <c>state_dict</c>s move between PyTorch and DrWeb unchanged.
+/// </summary>
+public abstract class FundusClassifier : Module<Tensor, Tensor>
+{
+    protected FundusClassifier(string name) : base(name) { }
+
+    /// <summary>Short architecture name, e.g. <c>densenet121</c>.</summary>
+    public abstract string Architecture { get; }
+
+    /// <summary>The head that produces the logits.</summary>
+    public abstract HeadKind Head { get; }
+
+    public abstract int NumClasses { get; }
+
+    /// <summary>Layers at which a CAM can be taken, in forward order.</summary>
+    public abstract IReadOnlyList<string> CamLayers { get; }
+
+    /// <summary>The layer the paper took its Grad-CAM at.</summary>
+    public abstract string DefaultCamLayer { get; }
+
+    /// <summary>Runs the network up to <paramref name="layer"/> and returns the rest as a function.</summary>
+    public abstract LayerSplit SplitAt(Tensor input, string layer);
+
+    /// <summary>The policy last applied by <see cref="ApplyTrainablePolicy"/>; everything trains until one is applied.</summary>
+    public TrainablePolicy TrainablePolicy { get; private set; } = TrainablePolicy.All;
+
+    /// <summary>
+    /// Freezes every parameter the policy does not name. Frozen BatchNorm layers are kept in eval mode by
+    /// <see cref="SetTrainingMode"/>, so their running statistics never move.
+    /// </summary>
+    public void ApplyTrainablePolicy(TrainablePolicy policy)
+    {
+        var names = named_parameters().Select(p => p.name).ToList();
+        policy.Validate(names);
+        foreach (var (name, parameter) in named_parameters())
+            parameter.requires_grad = policy.Trains(name);
+        TrainablePolicy = policy;
+    }
+
+    /// <summary>
+    /// Training or evaluation mode. Use this rather than <c>train()</c>: in training mode a BatchNorm layer whose
+    /// parameters are frozen would still update its running statistics on every batch, silently changing the
+    /// pretrained trunk the policy meant to keep fixed.
+    /// </summary>
+    public void SetTrainingMode(bool training)
+    {
+        train(training);
+        if (!training) return;
+        foreach (var (name, module) in named_modules())
+        {
+            if (module is TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm1d && !TrainablePolicy.Trains(name + ".weight"))
+                module.eval();
+        }
+    }
+
+    /// <summary>Parameters that the current policy trains.</summary>
+    public IEnumerable<Parameter> TrainableParameters() => parameters().Where(p => p.requires_grad);
+}

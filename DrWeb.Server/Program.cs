@@ -1,27 +1,22 @@
-using DrWeb.Server.Components;
+using DrWeb.Server.Cli;
+using DrWeb.Server.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// One executable, two faces: command-line verbs (predict, bench, ...) and, by default, the web app.
+if (DrWebCommandLine.IsCommandLine(args))
+    return await DrWebCommandLine.InvokeAsync(args);
 
-// Add services to the container.
-builder.Services.AddRazorComponents()
-    .AddInteractiveServerComponents();
+// appsettings.json and the static web assets live beside the executable, wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = DrWebCommandLine.WebArguments(args),
+    ContentRootPath = AppContext.BaseDirectory,
+});
+builder.AddDrWeb();
 
 var app = builder.Build();
+app.MapDrWeb();
+await app.RunAsync();
+return 0;
 
-// Configure the HTTP request pipeline.
-if (!app.Environment.IsDevelopment())
-{
-    app.UseExceptionHandler("/Error", createScopeForErrors: true);
-    // The default HSTS value is 30 days. You may want to change this for production scenarios, see https://aka.ms/aspnetcore-hsts.
-    app.UseHsts();
-}
-app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
-app.UseHttpsRedirection();
-
-app.UseAntiforgery();
-
-app.MapStaticAssets();
-app.MapRazorComponents<App>()
-    .AddInteractiveServerRenderMode();
-
-app.Run();
+/// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>
+public partial class Program;

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using DrWeb.Ml.Explain;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Torch;
+using static TorchSharp.torch;
+
+namespace DrWeb.Ml.Inference;
+
+/// <summary>Timings of one measured operation, per image.</summary>
+public sealed record BenchmarkTiming(string Operation, int Threads, int Batch, int Iterations,
+    double MedianMsPerImage, double MinMsPerImage, double MaxMsPerImage);
+
+/// <summary>
+/// Measures eval forward (batched) and Grad-CAM (one image) speed. Weights do not change the arithmetic, so a freshly
+/// initialised model is as good as a trained one here.
+/// </summary>
+public static class InferenceBenchmark
+{
+    public static IEnumerable<BenchmarkTiming> Run(FundusClassifier model, IEnumerable<int> threadCounts,
+        int forwardBatch = 8, int iterations = 10, int warmup = 2, string? camLayer = null)
+    {
+        model.SetTrainingMode(false);
+        var cam = new GradCam();
+        foreach (int threads in threadCounts)
+        {
+            TorchRuntime.SetThreads(threads);
+            yield return Measure("forward (eval)", threads, forwardBatch, iterations, warmup, () =>
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var x = randn(forwardBatch, 3, 224, 224);
+                model.call(x).data<float>().ToArray();
+            });
+            yield return Measure($"grad-cam {camLayer ?? model.DefaultCamLayer}", threads, 1, iterations, warmup, () =>
+            {
+                using var x = randn(1, 3, 224, 224);
+                cam.Compute(model, x, camLayer);
+            });
+        }
+    }
+
+    private static BenchmarkTiming Measure(string operation, int threads, int batch, int iterations, int warmup, Action run)
+    {
+        for (int i = 0; i < warmup; i++) run();
+        var ms = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            ms[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / batch;
+        }
+        Array.Sort(ms);
+        double median = iterations % 2 == 1 ? ms[iterations / 2] : (ms[iterations / 2 - 1] + ms[iterations / 2]) / 2;
+        return new BenchmarkTiming(operation, threads, batch, iterations, median, ms[0], ms[^1]);
+    }
+}

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Globalization;
+using DrWeb.Ml.Inference;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Torch;
+
+namespace DrWeb.Server.Cli;
+
+/// <summary><c>bench</c>: DenseNet121 forward and Grad-CAM speed on this machine, per thread count.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var threads = new Option<int[]>("--threads")
+        {
+            Description = "Thread counts to measure, in one process.",
+            DefaultValueFactory = _ => [1, 2],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var batch = new Option<int>("--batch") { Description = "Batch size of the forward measurement.", DefaultValueFactory = _ => 8 };
+        var iterations = new Option<int>("--iterations") { Description = "Timed repetitions per measurement.", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed repetitions first.", DefaultValueFactory = _ => 2 };
+        var waitPolicy = new Option<string?>("--omp-wait-policy")
+        {
+            Description = "PASSIVE or ACTIVE; set before libtorch loads (default: DrWeb:Torch:OmpWaitPolicy).",
+        };
+        var camLayer = new Option<string?>("--cam-layer") { Description = "Layer for the Grad-CAM measurement." };
+
+        var command = new Command("bench", "Measure DenseNet121 eval forward (ms/image at --batch) and Grad-CAM (ms/image at batch 1).")
+        {
+            threads, batch, iterations, warmup, waitPolicy, camLayer,
+        };
+        command.SetAction((parse, _) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var options = DrWebCommandLine.TorchOptionsFromSettings(null, "cpu");
+            if (parse.GetValue(waitPolicy) is { } policy) options.OmpWaitPolicy = policy;
+            TorchRuntime.Initialize(options);
+            output.WriteLine($"DrWeb bench: {TorchRuntime.Describe()}; {Environment.ProcessorCount} logical cores");
+            output.WriteLine($"{"operation",-46} {"threads",7} {"batch",5} {"median ms/img",13} {"min",8} {"max",8}");
+            using var model = new DenseNet121(HeadKind.Paper);
+            foreach (var t in InferenceBenchmark.Run(model, parse.GetValue(threads)!, parse.GetValue(batch),
+                         parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(camLayer)))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{t.Operation,-46} {t.Threads,7} {t.Batch,5} {t.MedianMsPerImage,13:0.0} {t.MinMsPerImage,8:0.0} {t.MaxMsPerImage,8:0.0}"));
+            }
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

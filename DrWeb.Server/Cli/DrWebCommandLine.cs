@@ -1,0 +1,61 @@
+using System.CommandLine;
+using DrWeb.Ml.Torch;
+using DrWeb.Server.Hosting;
+
+namespace DrWeb.Server.Cli;
+
+/// <summary>
+/// The command-line verbs of the DrWeb executable. Without a verb (or with ASP.NET options such as --urls) the
+/// executable serves the web app instead.
+/// </summary>
+public static class DrWebCommandLine
+{
+    private static readonly string[] Verbs = ["predict", "bench", "serve"];
+    private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
+
+    public static bool IsCommandLine(string[] args) =>
+        args.Length > 0 && (Verbs.Contains(args[0]) && args[0] != "serve" || HelpTokens.Contains(args[0]));
+
+    /// <summary>Arguments for the web host: everything after an explicit <c>serve</c>, or all of them.</summary>
+    public static string[] WebArguments(string[] args) => args.Length > 0 && args[0] == "serve" ? args[1..] : args;
+
+    public static Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var root = new RootCommand(
+            "DrWeb: diabetic retinopathy grading with DenseNet121 and Grad-CAM.\n" +
+            "Run without a verb (or with 'serve') to start the web app.")
+        {
+            PredictCommand.Create(),
+            BenchCommand.Create(),
+            new Command("serve", "Start the web app (the default when no verb is given). ASP.NET options such as --urls follow."),
+        };
+        var config = new InvocationConfiguration();
+        if (output is not null) config.Output = output;
+        if (error is not null) config.Error = error;
+        return root.Parse(args).InvokeAsync(config);
+    }
+
+    /// <summary>Torch settings from appsettings.json next to the executable, overridable per command.</summary>
+    internal static TorchOptions TorchOptionsFromSettings(int? threads, string? device)
+    {
+        var configuration = new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        var options = configuration.GetSection(DrWebOptions.Section).Get<DrWebOptions>() ?? new DrWebOptions();
+        if (threads is > 0) options.Torch.Threads = threads.Value;
+        if (!string.IsNullOrWhiteSpace(device)) options.Torch.Device = device;
+        return options.Torch;
+    }
+
+    internal static Option<int?> ThreadsOption() => new("--threads")
+    {
+        Description = "Torch intra-op threads (default: DrWeb:Torch:Threads, 0 = one per core).",
+    };
+
+    internal static Option<string?> DeviceOption() => new("--device")
+    {
+        Description = "auto, cpu, cuda or cuda:N (default: DrWeb:Torch:Device).",
+    };
+}

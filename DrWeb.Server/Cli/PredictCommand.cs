@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Globalization;
+using DrWeb.Ml.Explain;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Inference;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Torch;
+using SixLabors.ImageSharp;
+
+namespace DrWeb.Server.Cli;
+
+/// <summary><c>predict --weights W image...</c>: grade photographs and write Grad-CAM overlays.</summary>
+internal static class PredictCommand
+{
+    public static Command Create()
+    {
+        var weights = new Option<FileInfo>("--weights")
+        {
+            Description = "Checkpoint to grade with: a torchvision-style state dict (.pth zip or .safetensors).",
+            Required = true,
+        };
+        var images = new Argument<FileInfo[]>("images")
+        {
+            Description = "Fundus photographs (JPEG, PNG, BMP, TIFF or WebP).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var arch = new Option<string>("--arch") { Description = "Architecture.", DefaultValueFactory = _ => "densenet121" };
+        var head = new Option<string>("--head") { Description = "paper (7 Linear layers) or linear.", DefaultValueFactory = _ => "paper" };
+        var camLayer = new Option<string?>("--cam-layer")
+        {
+            Description = "Layer to explain, e.g. features.denseblock4.denselayer16 (default) or features.denseblock4.",
+        };
+        var overlay = new Option<string?>("--overlay")
+        {
+            Description = "Where to write the Grad-CAM overlay PNG. With several images, a folder that receives <image>.overlay.png.",
+        };
+        var colormap = new Option<string>("--colormap") { Description = "jet or viridis.", DefaultValueFactory = _ => "jet" };
+        var imageWeight = new Option<float>("--image-weight")
+        {
+            Description = "Share of the photograph in the overlay blend, 0..1.",
+            DefaultValueFactory = _ => new OverlayOptions().ImageWeight,
+        };
+        var threads = DrWebCommandLine.ThreadsOption();
+        var device = DrWebCommandLine.DeviceOption();
+
+        var command = new Command("predict", "Grade fundus photographs and explain each grade with Grad-CAM.")
+        {
+            weights, images, arch, head, camLayer, overlay, colormap, imageWeight, threads, device,
+        };
+        command.SetAction((parse, _) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            try
+            {
+                return Task.FromResult(Run(
+                    parse.GetValue(weights)!, parse.GetValue(images)!, parse.GetValue(arch)!, parse.GetValue(head)!,
+                    parse.GetValue(camLayer), parse.GetValue(overlay),
+                    new OverlayOptions { Colormap = Colormap.Parse(parse.GetValue(colormap)!), ImageWeight = parse.GetValue(imageWeight) },
+                    DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), parse.GetValue(device)), output, error));
+            }
+            catch (Exception e) when (e is CheckpointException or ArgumentException or TorchRuntime.TorchUnavailableException)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return Task.FromResult(2);
+            }
+        });
+        return command;
+    }
+
+    private static int Run(FileInfo weights, FileInfo[] images, string arch, string head, string? camLayer, string? overlay,
+        OverlayOptions overlayOptions, TorchOptions torchOptions, TextWriter output, TextWriter error)
+    {
+        if (overlayOptions.ImageWeight is < 0 or > 1)
+            throw new ArgumentException("--image-weight must be between 0 and 1.");
+        TorchRuntime.Initialize(torchOptions);
+        var model = ModelFactory.Create(arch, Heads.Parse(head));
+        if (camLayer is not null && !model.CamLayers.Contains(camLayer))
+            throw new ArgumentException($"--cam-layer '{camLayer}' is not a layer of {arch}. Try {model.DefaultCamLayer} or features.denseblock4.");
+        var report = CheckpointImporter.Load(model, weights.FullName);
+        using var grader = new Grader(model, Preprocessing.ImageNet224);
+        output.WriteLine($"model: {arch} ({head} head), {report.LoadedKeys} tensors from {weights.Name}; {TorchRuntime.Describe()}");
+
+        var decoder = new ImageDecoder();
+        int failures = 0;
+        foreach (var file in images)
+        {
+            try
+            {
+                using var image = decoder.Decode(file.FullName);
+                var result = grader.Grade(image, explain: overlay is not null, camLayer);
+                output.WriteLine();
+                output.WriteLine($"{file.Name}  ({image.Width}x{image.Height} {image.Format})");
+                for (int g = 0; g < DrGrade.Count; g++)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  {g} {DrGrade.Names[g],-17} {result.Probabilities[g]:0.0000}{(g == result.Grade ? "  <" : "")}"));
+                output.WriteLine($"  grade: {result.Grade} ({result.GradeName})");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  referable: {(result.Referable.IsReferable ? "yes" : "no")} (P(grade>=2) = {result.Referable.Probability:0.000}; rule: {result.Referable.Rule})"));
+                if (overlay is not null && result.Explanation is not null)
+                {
+                    string path = OverlayPath(overlay, file, images.Length);
+                    File.WriteAllBytes(path, HeatmapOverlay.RenderPng(image.Pixels, result.Explanation.Raw, overlayOptions));
+                    output.WriteLine($"  overlay: {path} (Grad-CAM of grade {result.Explanation.TargetClass} at {result.Explanation.Layer})");
+                }
+            }
+            catch (ImageRejectedException e)
+            {
+                failures++;
+                error.WriteLine($"{file.Name}: {e.Message}");
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static string OverlayPath(string overlay, FileInfo image, int imageCount)
+    {
+        bool single = imageCount == 1 && overlay.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
+        string path = single ? Path.GetFullPath(overlay) : Path.Combine(Path.GetFullPath(overlay), Path.GetFileNameWithoutExtension(image.Name) + ".overlay.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
+}

@@ -1,0 +1,41 @@
+using DrWeb.Tests.Support;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace DrWeb.Tests.Server;
+
+public class HomePageTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+{
+    [Fact]
+    public async Task Home_page_has_the_app_bar_navigation_and_engine_status()
+    {
+        TorchSetup.Ensure();
+        using var client = factory.CreateClient();
+        string html = await client.GetStringAsync("/");
+
+        Assert.Contains("mud-appbar", html);
+        Assert.Contains("href=\"screening\"", html);
+        Assert.Contains("href=\"gallery\"", html);
+        Assert.Contains("href=\"training\"", html);
+        Assert.Contains("Diabetic retinopathy screening and teaching", html);
+        Assert.Contains("Model engine: libtorch", html);
+    }
+
+    [Theory]
+    [InlineData("/screening", "Screening")]
+    [InlineData("/gallery", "Teaching gallery")]
+    [InlineData("/training", "Training")]
+    public async Task Each_section_has_a_page(string path, string heading)
+    {
+        using var client = factory.CreateClient();
+        string html = await client.GetStringAsync(path);
+        Assert.Contains(heading, html);
+    }
+
+    [Fact]
+    public async Task Mudblazor_assets_are_served_locally()
+    {
+        using var client = factory.CreateClient();
+        using var css = await client.GetAsync("/_content/MudBlazor/MudBlazor.min.css");
+        Assert.True(css.IsSuccessStatusCode);
+    }
+}

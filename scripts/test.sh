@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The one test command (README, CI). Needs only the .NET SDK; installs anything else the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libgomp spin-waits by default; on a shared 2-core machine that makes torch calls swing 10x in time.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+dotnet test DrWeb.sln --logger "console;verbosity=normal" "$@"

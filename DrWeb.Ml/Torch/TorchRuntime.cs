@@ -48,7 +48,7 @@ public static class TorchRuntime
                     $"Detail: {Innermost(e).Message}", e);
             }
 
-            int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+            int threads = options.Threads > 0 ? options.Threads : TorchOptions.AutomaticThreads;
             torch.set_num_threads(threads);
             _device = ChooseDevice(options.Device);
             _applied = new TorchOptions { Threads = threads, OmpWaitPolicy = options.OmpWaitPolicy, Device = _device.ToString() };

@@ -51,7 +51,7 @@ public static class DrWebCommandLine
 
     internal static Option<int?> ThreadsOption() => new("--threads")
     {
-        Description = "Torch intra-op threads (default: DrWeb:Torch:Threads, 0 = one per core).",
+        Description = "Torch intra-op threads (default: DrWeb:Torch:Threads; 0 = one per core less one).",
     };
 
     internal static Option<string?> DeviceOption() => new("--device")

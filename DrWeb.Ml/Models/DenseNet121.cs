@@ -12,7 +12,7 @@ namespace DrWeb.Ml.Models;
 /// </summary>
 public sealed class DenseNet121 : FundusClassifier
 {
-    public const int FeatureWidth = 1024;
+    private const int Width = 1024;
     private const int GrowthRate = 32;
     private const int BottleneckFactor = 4;
     private const int InitialFeatures = 64;
@@ -49,7 +49,7 @@ public sealed class DenseNet121 : FundusClassifier
         _stages.Add(("norm5", BatchNorm2d(width)));
 
         features = Sequential(_stages.ToArray());
-        classifier = Heads.Create(head, FeatureWidth, numClasses);
+        classifier = Heads.Create(head, Width, numClasses);
         RegisterComponents();
 
         foreach (var (name, module) in _stages)
@@ -66,6 +66,9 @@ public sealed class DenseNet121 : FundusClassifier
     public override int NumClasses { get; }
     public override IReadOnlyList<string> CamLayers => _camLayers;
     public override string DefaultCamLayer => "features.denseblock4.denselayer16";
+    public override string HeadName => "classifier";
+    public override TrainablePolicy PaperPolicy => TrainablePolicy.DenseNetPaper;
+    public override int FeatureWidth => Width;
 
     public override Tensor forward(Tensor input) => Classify(features.call(input));
 

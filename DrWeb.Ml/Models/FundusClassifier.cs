@@ -35,6 +35,15 @@ public abstract class FundusClassifier : Module<Tensor, Tensor>
     /// <summary>The layer the paper took its Grad-CAM at.</summary>
     public abstract string DefaultCamLayer { get; }
 
+    /// <summary>Name of the head module (<c>classifier</c> in DenseNet and VGG, <c>fc</c> in ResNet).</summary>
+    public abstract string HeadName { get; }
+
+    /// <summary>What the study fine-tuned for this architecture: its last block(s) and the head.</summary>
+    public abstract TrainablePolicy PaperPolicy { get; }
+
+    /// <summary>Width of the pooled features that enter the head.</summary>
+    public abstract int FeatureWidth { get; }
+
     /// <summary>Runs the network up to <paramref name="layer"/> and returns the rest as a function.</summary>
     public abstract LayerSplit SplitAt(Tensor input, string layer);
 

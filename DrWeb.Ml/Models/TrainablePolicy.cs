@@ -8,8 +8,8 @@ public sealed record TrainablePolicy(string Name, IReadOnlyList<string> Prefixes
     /// <summary>Everything trains.</summary>
     public static readonly TrainablePolicy All = new("all", [""]);
 
-    /// <summary>Only the classifier head trains.</summary>
-    public static readonly TrainablePolicy HeadOnly = new("head", ["classifier."]);
+    /// <summary>Only the head trains.</summary>
+    public static TrainablePolicy HeadOnly(FundusClassifier model) => new("head", [model.HeadName + "."]);
 
     /// <summary>The study's setting for DenseNet121: the last three dense layers and the head.</summary>
     public static readonly TrainablePolicy DenseNetPaper = new("paper", [
@@ -32,14 +32,14 @@ public sealed record TrainablePolicy(string Name, IReadOnlyList<string> Prefixes
     }
 
     /// <summary>
-    /// Parses a policy: a known name (<c>paper</c>, <c>head</c>, <c>all</c>) or a comma-separated list of
-    /// parameter-name prefixes.
+    /// Parses a policy for <paramref name="model"/>: a known name (<c>paper</c>, <c>head</c>, <c>all</c>) or a
+    /// comma-separated list of parameter-name prefixes.
     /// </summary>
-    public static TrainablePolicy Parse(string value) => value.Trim().ToLowerInvariant() switch
+    public static TrainablePolicy Parse(string value, FundusClassifier model) => value.Trim().ToLowerInvariant() switch
     {
         "all" => All,
-        "head" => HeadOnly,
-        "paper" => DenseNetPaper,
+        "head" => HeadOnly(model),
+        "paper" => model.PaperPolicy,
         _ => new TrainablePolicy("custom", value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(p => p.EndsWith('.') ? p : p + ".").ToList()),
     };

@@ -43,7 +43,7 @@ public class TrainablePolicyTests
     public void A_policy_naming_a_layer_the_model_lacks_is_refused()
     {
         using var model = new DenseNet121();
-        var typo = TrainablePolicy.Parse("features.denseblock4.denselayer17,classifier");
+        var typo = TrainablePolicy.Parse("features.denseblock4.denselayer17,classifier", model);
         var e = Assert.Throws<ArgumentException>(() => model.ApplyTrainablePolicy(typo));
         Assert.Contains("denselayer17", e.Message);
     }

@@ -6,16 +6,37 @@ using static TorchSharp.torch;
 
 namespace DrWeb.Ml.Imaging;
 
+/// <summary>How pixel values are scaled before they enter a model.</summary>
+public enum Normalisation
+{
+    /// <summary>RGB in [0, 1], minus a per-channel mean, divided by a per-channel std (torchvision's ImageNet models).</summary>
+    MeanStd,
+
+    /// <summary>BGR in [0, 255] minus a 224x224 mean image (the bundled CNTK ResNet18, see ResNetPreprocess.onnx).</summary>
+    BgrMeanImage,
+}
+
 /// <summary>How a photograph becomes the tensor a model was trained on. Recorded with every model.</summary>
-public sealed record Preprocessing(int InputSize, float[] Mean, float[] Std)
+public sealed record Preprocessing(int InputSize, Normalisation Normalisation, float[] Mean, float[] Std)
 {
     /// <summary>torchvision's ImageNet normalisation at 224 px.</summary>
-    public static readonly Preprocessing ImageNet224 = new(224, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+    public static readonly Preprocessing ImageNet224 =
+        new(224, Normalisation.MeanStd, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>What the bundled ResNet18 graph expects.</summary>
+    public static readonly Preprocessing BgrMeanImage224 = new(224, Normalisation.BgrMeanImage, [], []);
 }
 
 /// <summary>Resize and normalise photographs into model input tensors.</summary>
 public static class ModelInput
 {
+    /// <summary>The BGR mean image [3, 224, 224] stored in the bundled ResNetPreprocess.onnx.</summary>
+    private static readonly Lazy<float[]> MeanImage = new(() =>
+    {
+        var graph = Models.Onnx.OnnxGraph.Load(Models.ResNet18Onnx.BundledFile(Models.ResNet18Onnx.PreprocessFileName));
+        return graph.Initializers["MeanImage"].Values;
+    });
+
     /// <summary>A [3, S, S] float tensor: resized (bilinear, antialiased), scaled to [0,1], then normalised.</summary>
     public static Tensor ToTensor(FundusImage image, Preprocessing prep) => ToTensor(image.Pixels, prep);
 
@@ -35,6 +56,19 @@ public static class ModelInput
         resized.CopyPixelDataTo(rgb);
         int plane = size * size;
         var chw = new float[3 * plane];
+        if (prep.Normalisation == Normalisation.BgrMeanImage)
+        {
+            float[] mean = MeanImage.Value;
+            if (mean.Length != 3 * plane)
+                throw new InvalidOperationException($"The mean image is for {Math.Sqrt(mean.Length / 3):0} px input, not {size}.");
+            for (int i = 0; i < plane; i++)
+            {
+                chw[i] = rgb[i].B - mean[i];
+                chw[plane + i] = rgb[i].G - mean[plane + i];
+                chw[2 * plane + i] = rgb[i].R - mean[2 * plane + i];
+            }
+            return tensor(chw, [3, size, size]);
+        }
         float s0 = 1f / (255f * prep.Std[0]), s1 = 1f / (255f * prep.Std[1]), s2 = 1f / (255f * prep.Std[2]);
         float o0 = prep.Mean[0] / prep.Std[0], o1 = prep.Mean[1] / prep.Std[1], o2 = prep.Mean[2] / prep.Std[2];
         for (int i = 0; i < plane; i++)

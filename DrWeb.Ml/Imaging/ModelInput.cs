@@ -43,6 +43,21 @@ public static class ModelInput
     public static Tensor ToTensor(Image<Rgb24> source, Preprocessing prep)
     {
         int size = prep.InputSize;
+        var chw = new float[3 * size * size];
+        Fill(source, prep, chw);
+        return tensor(chw, [3, size, size]);
+    }
+
+    /// <summary>
+    /// Writes the [3, S, S] model input for <paramref name="source"/> into <paramref name="destination"/>. Pure managed
+    /// code, so data-loading threads can prepare batches while torch computes.
+    /// </summary>
+    public static void Fill(Image<Rgb24> source, Preprocessing prep, Span<float> destination)
+    {
+        int size = prep.InputSize;
+        int plane = size * size;
+        if (destination.Length != 3 * plane)
+            throw new ArgumentException($"Destination holds {destination.Length} values, a {size} px input needs {3 * plane}.");
         using var resized = source.Width == size && source.Height == size
             ? source.Clone()
             : source.Clone(x => x.Resize(new ResizeOptions
@@ -52,10 +67,8 @@ public static class ModelInput
                 Sampler = KnownResamplers.Triangle,
             }));
 
-        var rgb = new Rgb24[size * size];
+        var rgb = new Rgb24[plane];
         resized.CopyPixelDataTo(rgb);
-        int plane = size * size;
-        var chw = new float[3 * plane];
         if (prep.Normalisation == Normalisation.BgrMeanImage)
         {
             float[] mean = MeanImage.Value;
@@ -63,21 +76,20 @@ public static class ModelInput
                 throw new InvalidOperationException($"The mean image is for {Math.Sqrt(mean.Length / 3):0} px input, not {size}.");
             for (int i = 0; i < plane; i++)
             {
-                chw[i] = rgb[i].B - mean[i];
-                chw[plane + i] = rgb[i].G - mean[plane + i];
-                chw[2 * plane + i] = rgb[i].R - mean[2 * plane + i];
+                destination[i] = rgb[i].B - mean[i];
+                destination[plane + i] = rgb[i].G - mean[plane + i];
+                destination[2 * plane + i] = rgb[i].R - mean[2 * plane + i];
             }
-            return tensor(chw, [3, size, size]);
+            return;
         }
         float s0 = 1f / (255f * prep.Std[0]), s1 = 1f / (255f * prep.Std[1]), s2 = 1f / (255f * prep.Std[2]);
         float o0 = prep.Mean[0] / prep.Std[0], o1 = prep.Mean[1] / prep.Std[1], o2 = prep.Mean[2] / prep.Std[2];
         for (int i = 0; i < plane; i++)
         {
-            chw[i] = rgb[i].R * s0 - o0;
-            chw[plane + i] = rgb[i].G * s1 - o1;
-            chw[2 * plane + i] = rgb[i].B * s2 - o2;
+            destination[i] = rgb[i].R * s0 - o0;
+            destination[plane + i] = rgb[i].G * s1 - o1;
+            destination[2 * plane + i] = rgb[i].B * s2 - o2;
         }
-        return tensor(chw, [3, size, size]);
     }
 
     /// <summary>Stacks several images into one [N, 3, S, S] batch.</summary>

@@ -149,13 +149,14 @@ public static partial class CheckpointImporter
     {
         var expected = model.state_dict();
         var skipped = new List<string>();
+        string head = model.HeadName + ".";
 
-        bool classifierFits = state.Where(kv => kv.Key.StartsWith("classifier.", StringComparison.Ordinal))
+        bool classifierFits = state.Where(kv => kv.Key.StartsWith(head, StringComparison.Ordinal))
             .All(kv => expected.TryGetValue(kv.Key, out var t) && t.shape.SequenceEqual(kv.Value.shape))
-            && expected.Keys.Where(k => k.StartsWith("classifier.", StringComparison.Ordinal)).All(state.ContainsKey);
+            && expected.Keys.Where(k => k.StartsWith(head, StringComparison.Ordinal)).All(state.ContainsKey);
         if (!classifierFits && skipMismatchedClassifier)
         {
-            foreach (string key in state.Keys.Where(k => k.StartsWith("classifier.", StringComparison.Ordinal)).ToList())
+            foreach (string key in state.Keys.Where(k => k.StartsWith(head, StringComparison.Ordinal)).ToList())
             {
                 skipped.Add(key);
                 state[key].Dispose();
@@ -167,7 +168,7 @@ public static partial class CheckpointImporter
         // Checkpoints written before PyTorch 0.4.1 have no BatchNorm step counters; PyTorch itself accepts that.
         var missingCounters = missing.Where(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
         missing = missing.Except(missingCounters)
-            .Where(k => !(skipped.Count > 0 && k.StartsWith("classifier.", StringComparison.Ordinal))).ToList();
+            .Where(k => !(skipped.Count > 0 && k.StartsWith(head, StringComparison.Ordinal))).ToList();
         var unexpected = state.Keys.Where(k => !expected.ContainsKey(k)).ToList();
         var wrongShape = state.Where(kv => expected.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape))
             .Select(kv => $"{kv.Key}: file {Shape(kv.Value)}, model {Shape(expected[kv.Key])}").ToList();
@@ -176,7 +177,7 @@ public static partial class CheckpointImporter
         {
             string hint = unexpected.Any(k => k.StartsWith("module.", StringComparison.Ordinal))
                 ? " Keys start with 'module.': the file was saved from a DataParallel wrapper; save model.module.state_dict() instead."
-                : wrongShape.Any(w => w.StartsWith("classifier.", StringComparison.Ordinal)) && !skipMismatchedClassifier
+                : wrongShape.Any(w => w.StartsWith(head, StringComparison.Ordinal)) && !skipMismatchedClassifier
                     ? " The classifier does not fit: import it as base weights (its head is then replaced) or choose the matching head."
                     : $" Is this a {model.Architecture} checkpoint with the '{model.Head}' head?";
             throw new CheckpointMismatchException(

@@ -52,11 +52,12 @@ public sealed class DenseNet121 : FundusClassifier
         classifier = Heads.Create(head, Width, numClasses);
         RegisterComponents();
 
+        // In the order their outputs are complete: a block's layers before the block itself.
         foreach (var (name, module) in _stages)
         {
-            _camLayers.Add("features." + name);
             if (module is DenseBlock db)
                 _camLayers.AddRange(db.LayerNames.Select(l => $"features.{name}.{l}"));
+            _camLayers.Add("features." + name);
         }
         InitialiseLikeTorchvision();
     }
@@ -101,6 +102,30 @@ public sealed class DenseNet121 : FundusClassifier
         throw new ArgumentException(
             $"DenseNet121 has no layer '{layer}'. CAM layers are: features.denseblock4.denselayer16 (the paper's), " +
             "features.denseblock4, or any other of features.<stage> and features.denseblockN.denselayerK.");
+    }
+
+    public override (Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix) Partition(string layer)
+    {
+        string path = layer.StartsWith("features.", StringComparison.Ordinal) ? layer["features.".Length..] : layer;
+        string[] parts = path.Split('.');
+        int stage = _stages.FindIndex(s => s.Name == parts[0]);
+        if (stage < 0 || parts.Length > 2 || (parts.Length == 2 && _stages[stage].Module is not DenseBlock))
+            throw new ArgumentException($"DenseNet121 has no layer '{layer}'.");
+        if (parts.Length == 1)
+            return (x => RunStages(x, 0, stage + 1), a => Classify(RunStages(a, stage + 1)));
+        var block = (DenseBlock)_stages[stage].Module;
+        int k = block.LayerNames.ToList().IndexOf(parts[1]);
+        if (k < 0) throw new ArgumentException($"DenseNet121 has no layer '{layer}'.");
+        // Concatenation is associative, so the block can resume from the concatenation of everything before layer k+1.
+        return (x => block.ConcatenatedThrough(RunStages(x, 0, stage), k),
+                a => Classify(RunStages(block.ResumeAfter(a, k), stage + 1)));
+    }
+
+    private Tensor RunStages(Tensor x, int from, int to)
+    {
+        for (int i = from; i < to; i++)
+            x = _stages[i].Module.call(x);
+        return x;
     }
 
     private Tensor RunStages(Tensor x, int from)
@@ -193,6 +218,18 @@ public sealed class DenseNet121 : FundusClassifier
             Tensor activation = _layers[index].call(cat(inputs, 1));
             return (activation, a => RunFrom([.. inputs, a], index + 1));
         }
+
+        /// <summary>The input of layer <paramref name="index"/>+1: the block input and layers 0..index, concatenated.</summary>
+        public Tensor ConcatenatedThrough(Tensor input, int index)
+        {
+            var inputs = new List<Tensor> { input };
+            for (int i = 0; i <= index; i++)
+                inputs.Add(_layers[i].call(cat(inputs, 1)));
+            return cat(inputs, 1);
+        }
+
+        /// <summary>Continues the block from <see cref="ConcatenatedThrough"/>'s output.</summary>
+        public Tensor ResumeAfter(Tensor concatenated, int index) => RunFrom([concatenated], index + 1);
 
         private Tensor RunFrom(List<Tensor> inputs, int first)
         {

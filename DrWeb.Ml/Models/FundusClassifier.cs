@@ -47,6 +47,13 @@ public abstract class FundusClassifier : Module<Tensor, Tensor>
     /// <summary>Runs the network up to <paramref name="layer"/> and returns the rest as a function.</summary>
     public abstract LayerSplit SplitAt(Tensor input, string layer);
 
+    /// <summary>
+    /// The network as two functions around <paramref name="layer"/>: <c>Prefix</c> computes everything the rest
+    /// needs (for a layer inside a dense block, the concatenation of all features so far), <c>Suffix</c> turns that
+    /// into logits. Unlike <see cref="SplitAt"/>, the prefix's output alone is enough to continue, so it can be cached.
+    /// </summary>
+    public abstract (Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix) Partition(string layer);
+
     /// <summary>The policy last applied by <see cref="ApplyTrainablePolicy"/>; everything trains until one is applied.</summary>
     public TrainablePolicy TrainablePolicy { get; private set; } = TrainablePolicy.All;
 
@@ -76,6 +83,58 @@ public abstract class FundusClassifier : Module<Tensor, Tensor>
         {
             if (module is TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm1d && !TrainablePolicy.Trains(name + ".weight"))
                 module.eval();
+        }
+    }
+
+    /// <summary>
+    /// The last layer (of <see cref="CamLayers"/>) before which nothing trains, or null when the first layer already
+    /// trains. Training runs the network up to it without an autograd graph, and may cache its output.
+    /// </summary>
+    public string? FrozenPrefixEnd()
+    {
+        var parameters = named_parameters().Select(p => (p.name, p.parameter.requires_grad)).ToList();
+        string? boundary = null;
+        string? previous = null;
+        foreach (string layer in CamLayers)
+        {
+            int last = parameters.FindLastIndex(p => p.name.StartsWith(layer + ".", StringComparison.Ordinal));
+            if (last < 0)
+            {
+                // A layer without parameters (ReLU, pooling) extends a frozen prefix that reaches up to it.
+                if (boundary is not null && boundary == previous) boundary = layer;
+            }
+            else if (parameters.Take(last + 1).Any(p => p.requires_grad))
+            {
+                break;
+            }
+            else
+            {
+                boundary = layer;
+            }
+            previous = layer;
+        }
+        return boundary;
+    }
+
+    /// <summary>
+    /// Re-initialises the head from <paramref name="seed"/> as PyTorch initialises a Linear layer (Kaiming-uniform
+    /// weights, uniform biases in +-1/sqrt(fan_in)), so that a training run starts from the same head every time.
+    /// </summary>
+    public void InitialiseHead(int seed)
+    {
+        // The init functions draw from torch's global generator, so seed it (the run reseeds it anyway).
+        manual_seed(seed);
+        using var _ = no_grad();
+        foreach (var (name, module) in named_modules())
+        {
+            if (module is not TorchSharp.Modules.Linear linear || !(name == HeadName || name.StartsWith(HeadName + ".", StringComparison.Ordinal)))
+                continue;
+            init.kaiming_uniform_(linear.weight, a: Math.Sqrt(5));
+            if (linear.bias is not null)
+            {
+                double bound = 1 / Math.Sqrt(linear.weight.shape[1]);
+                init.uniform_(linear.bias, -bound, bound);
+            }
         }
     }
 

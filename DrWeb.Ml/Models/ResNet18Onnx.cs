@@ -49,7 +49,13 @@ public sealed class ResNet18Onnx : FundusClassifier
     public override string HeadName => "fc";
     public override int FeatureWidth => Width;
     public override TrainablePolicy PaperPolicy { get; } = new("paper", ["layer4.", "fc."]);
-    public override IReadOnlyList<string> CamLayers => ["layer1", "layer2", "layer3", "layer4"];
+
+    /// <summary>The starter model's policy: the last residual block and the head, small enough to ship in the repo.</summary>
+    public static readonly TrainablePolicy LastBlockPolicy = new("last-block", ["layer4.2.", "fc."]);
+    /// <summary>Each residual block (<c>layerS.B</c>) and each stage, in the order their outputs are complete.</summary>
+    public override IReadOnlyList<string> CamLayers { get; } = Enumerable.Range(0, BlocksPerStage.Length)
+        .SelectMany(s => Enumerable.Range(0, BlocksPerStage[s]).Select(b => $"layer{s + 1}.{b}").Append($"layer{s + 1}"))
+        .ToList();
     public override string DefaultCamLayer => "layer4";
 
     /// <summary>Locates the bundled ONNX files (copied beside the app by the NuGet package's build props).</summary>
@@ -148,12 +154,37 @@ public sealed class ResNet18Onnx : FundusClassifier
 
     public override LayerSplit SplitAt(Tensor input, string layer)
     {
-        int index = _stages.FindIndex(s => s.Name == layer);
-        if (index < 0)
-            throw new ArgumentException($"ResNet18 has no CAM layer '{layer}'. Use one of: {string.Join(", ", CamLayers)}.");
+        string[] parts = layer.Split('.');
+        int index = _stages.FindIndex(s => s.Name == parts[0]);
+        int block = parts.Length == 2 && int.TryParse(parts[1], out int b) ? b : -1;
+        if (index < 0 || parts.Length > 2 || (parts.Length == 2 && (block < 0 || block >= BlocksPerStage[index])))
+            throw new ArgumentException($"ResNet18 has no layer '{layer}'. Use one of: {string.Join(", ", CamLayers)}.");
         Tensor x = Stem(input);
         for (int i = 0; i < index; i++) x = _stages[i].Stage.call(x);
-        return new LayerSplit(_stages[index].Stage.call(x), a => fc.call(Pool(RunStages(a, index + 1))));
+        var stage = _stages[index].Stage;
+        if (block < 0)
+            x = stage.call(x);
+        else
+            foreach (var module in stage.children().Cast<Module<Tensor, Tensor>>().Take(block + 1)) x = module.call(x);
+        return new LayerSplit(x, a => ContinueAfter(a, layer));
+    }
+
+    public override (Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix) Partition(string layer)
+    {
+        // A residual block's output is all that the rest of the network needs.
+        return (x => SplitAt(x, layer).Activation, a => ContinueAfter(a, layer));
+    }
+
+    private Tensor ContinueAfter(Tensor activation, string layer)
+    {
+        string[] parts = layer.Split('.');
+        int index = _stages.FindIndex(s => s.Name == parts[0]);
+        if (parts.Length == 1)
+            return fc.call(Pool(RunStages(activation, index + 1)));
+        int block = int.Parse(parts[1]);
+        var blocks = _stages[index].Stage.children().Cast<Module<Tensor, Tensor>>().ToList();
+        for (int i = block + 1; i < blocks.Count; i++) activation = blocks[i].call(activation);
+        return fc.call(Pool(RunStages(activation, index + 1)));
     }
 
     private Tensor Stem(Tensor input)

@@ -3,6 +3,7 @@ using System.Globalization;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
+using DrWeb.Ml.Training;
 
 namespace DrWeb.Server.Cli;
 
@@ -25,10 +26,14 @@ internal static class BenchCommand
             Description = "PASSIVE or ACTIVE; set before libtorch loads (default: DrWeb:Torch:OmpWaitPolicy).",
         };
         var camLayer = new Option<string?>("--cam-layer") { Description = "Layer for the Grad-CAM measurement." };
+        var train = new Option<bool>("--train")
+        {
+            Description = "Measure training steps instead: DenseNet121 (paper layers) and ResNet18 (layer4 + head), with and without cached trunk features.",
+        };
 
         var command = new Command("bench", "Measure DenseNet121 eval forward (ms/image at --batch) and Grad-CAM (ms/image at batch 1).")
         {
-            threads, batch, iterations, warmup, waitPolicy, camLayer,
+            threads, batch, iterations, warmup, waitPolicy, camLayer, train,
         };
         command.SetAction((parse, _) =>
         {
@@ -38,13 +43,26 @@ internal static class BenchCommand
             TorchRuntime.Initialize(options);
             output.WriteLine($"DrWeb bench: {TorchRuntime.Describe()}; {Environment.ProcessorCount} logical cores");
             output.WriteLine($"{"operation",-46} {"threads",7} {"batch",5} {"median ms/img",13} {"min",8} {"max",8}");
+            void Print(BenchmarkTiming t) => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{t.Operation,-46} {t.Threads,7} {t.Batch,5} {t.MedianMsPerImage,13:0.0} {t.MinMsPerImage,8:0.0} {t.MaxMsPerImage,8:0.0}   {1000 / t.MedianMsPerImage,6:0.0} img/s"));
+            if (parse.GetValue(train))
+            {
+                foreach (int n in parse.GetValue(threads)!)
+                {
+                    TorchRuntime.SetThreads(n);
+                    using (var densenet = new DenseNet121(HeadKind.Paper))
+                        foreach (var t in TrainingBenchmark.Run(densenet, densenet.PaperPolicy, n, parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup)))
+                            Print(t);
+                    using (var resnet = ResNet18Onnx.Pretrained())
+                        foreach (var t in TrainingBenchmark.Run(resnet, resnet.PaperPolicy, n, parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup)))
+                            Print(t);
+                }
+                return Task.FromResult(0);
+            }
             using var model = new DenseNet121(HeadKind.Paper);
             foreach (var t in InferenceBenchmark.Run(model, parse.GetValue(threads)!, parse.GetValue(batch),
                          parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(camLayer)))
-            {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{t.Operation,-46} {t.Threads,7} {t.Batch,5} {t.MedianMsPerImage,13:0.0} {t.MinMsPerImage,8:0.0} {t.MaxMsPerImage,8:0.0}"));
-            }
+                Print(t);
             return Task.FromResult(0);
         });
         return command;

@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "bench", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "bench", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -26,6 +26,8 @@ public static class DrWebCommandLine
             "Run without a verb (or with 'serve') to start the web app.")
         {
             PredictCommand.Create(),
+            TrainCommand.Create(),
+            EvaluateCommand.Create(),
             BenchCommand.Create(),
             new Command("serve", "Start the web app (the default when no verb is given). ASP.NET options such as --urls follow."),
         };

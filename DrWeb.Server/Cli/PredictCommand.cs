@@ -14,10 +14,13 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var weights = new Option<FileInfo>("--weights")
+        var weights = new Option<FileInfo?>("--weights")
         {
             Description = "Checkpoint to grade with: a torchvision-style state dict (.pth zip or .safetensors).",
-            Required = true,
+        };
+        var modelDir = new Option<DirectoryInfo?>("--model")
+        {
+            Description = "A DrWeb model folder (model.json + weights), as written by 'train'. Replaces --weights, --arch and --head.",
         };
         var images = new Argument<FileInfo[]>("images")
         {
@@ -45,7 +48,7 @@ internal static class PredictCommand
 
         var command = new Command("predict", "Grade fundus photographs and explain each grade with Grad-CAM.")
         {
-            weights, images, arch, head, camLayer, overlay, colormap, imageWeight, threads, device,
+            weights, modelDir, images, arch, head, camLayer, overlay, colormap, imageWeight, threads, device,
         };
         command.SetAction((parse, _) =>
         {
@@ -54,7 +57,7 @@ internal static class PredictCommand
             try
             {
                 return Task.FromResult(Run(
-                    parse.GetValue(weights)!, parse.GetValue(images)!, parse.GetValue(arch)!, parse.GetValue(head)!,
+                    parse.GetValue(weights), parse.GetValue(modelDir), parse.GetValue(images)!, parse.GetValue(arch)!, parse.GetValue(head)!,
                     parse.GetValue(camLayer), parse.GetValue(overlay),
                     new OverlayOptions { Colormap = Colormap.Parse(parse.GetValue(colormap)!), ImageWeight = parse.GetValue(imageWeight) },
                     DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), parse.GetValue(device)), output, error));
@@ -68,18 +71,21 @@ internal static class PredictCommand
         return command;
     }
 
-    private static int Run(FileInfo weights, FileInfo[] images, string arch, string head, string? camLayer, string? overlay,
+    private static int Run(FileInfo? weights, DirectoryInfo? modelDir, FileInfo[] images, string arch, string head, string? camLayer, string? overlay,
         OverlayOptions overlayOptions, TorchOptions torchOptions, TextWriter output, TextWriter error)
     {
         if (overlayOptions.ImageWeight is < 0 or > 1)
             throw new ArgumentException("--image-weight must be between 0 and 1.");
         TorchRuntime.Initialize(torchOptions);
-        var model = ModelFactory.Create(arch, Heads.Parse(head));
+        var (model, preprocessing, description) = ModelLoading.Load(modelDir?.FullName, weights?.FullName, arch, head);
         if (camLayer is not null && !model.CamLayers.Contains(camLayer))
-            throw new ArgumentException($"--cam-layer '{camLayer}' is not a layer of {arch}. Try {model.DefaultCamLayer} or features.denseblock4.");
-        var report = CheckpointImporter.Load(model, weights.FullName);
-        using var grader = new Grader(model, Preprocessing.ImageNet224);
-        output.WriteLine($"model: {arch} ({head} head), {report.LoadedKeys} tensors from {weights.Name}; {TorchRuntime.Describe()}");
+        {
+            string message = $"--cam-layer '{camLayer}' is not a layer of {model.Architecture}. Try {model.DefaultCamLayer}.";
+            model.Dispose();
+            throw new ArgumentException(message);
+        }
+        using var grader = new Grader(model, preprocessing);
+        output.WriteLine($"model: {description}; {TorchRuntime.Describe()}");
 
         var decoder = new ImageDecoder();
         int failures = 0;

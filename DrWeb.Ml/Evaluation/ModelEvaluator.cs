@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DrWeb.Ml.Evaluation;
+
+/// <summary>Runs a model over labelled images and writes the figures and the per-image predictions.</summary>
+public static class ModelEvaluator
+{
+    public static List<EvaluatedImage> Predict(FundusClassifier model, Preprocessing prep, IReadOnlyList<LabelledImage> images,
+        int batchSize = 8, IProgress<int>? progress = null, CancellationToken token = default)
+    {
+        var device = TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU;
+        model.to(device);
+        model.SetTrainingMode(false);
+        var results = new List<EvaluatedImage>(images.Count);
+        var order = Enumerable.Range(0, images.Count).ToArray();
+        foreach (var batch in BatchLoader.Batches(images, order, batchSize, prep, AugmentationOptions.None, 0, 0, null, token))
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var x = tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize]).to(device);
+            var probabilities = functional.softmax(model.call(x), 1).cpu();
+            for (int k = 0; k < batch.Count; k++)
+            {
+                float[] p = probabilities[k].data<float>().ToArray();
+                var image = images[batch.ImageIndices[k]];
+                results.Add(new EvaluatedImage(image.Id, image.Grade, Array.IndexOf(p, p.Max()), p));
+            }
+            progress?.Report(results.Count);
+        }
+        return results;
+    }
+
+    /// <summary>Writes <c>metrics.json</c> and <c>predictions.csv</c> into <paramref name="folder"/>.</summary>
+    public static (string Metrics, string Predictions) Write(string folder, EvaluationReport report, IReadOnlyList<EvaluatedImage> images)
+    {
+        Directory.CreateDirectory(folder);
+        string metrics = Path.Combine(folder, "metrics.json");
+        File.WriteAllText(metrics, JsonSerializer.Serialize(report, ModelManifest.Json));
+        string predictions = Path.Combine(folder, "predictions.csv");
+        var csv = new StringBuilder("image,true_grade,predicted_grade,p0,p1,p2,p3,p4\n");
+        foreach (var i in images)
+            csv.Append(CultureInfo.InvariantCulture, $"{i.Image},{i.TrueGrade},{i.PredictedGrade},{string.Join(",", i.Probabilities.Select(p => p.ToString("0.000000", CultureInfo.InvariantCulture)))}\n");
+        File.WriteAllText(predictions, csv.ToString());
+        return (metrics, predictions);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Training;
+
+namespace DrWeb.Ml.Models;
+
+/// <summary>
+/// Everything needed to load and trust a trained model without guessing: what it is, how its input is prepared, what
+/// it was trained on and how well it did. Stored as <c>model.json</c> beside the weights.
+/// </summary>
+public sealed record ModelManifest
+{
+    public const string FileName = "model.json";
+    public const string DemonstrationLabel = "demonstration model, not for clinical use";
+
+    public int FormatVersion { get; init; } = 1;
+    public required string Architecture { get; init; }
+    public required HeadKind Head { get; init; }
+    public int NumClasses { get; init; } = 5;
+    public IReadOnlyList<string> ClassNames { get; init; } = Inference.DrGrade.Names;
+    public required string TrainablePolicy { get; init; }
+    public required IReadOnlyList<string> TrainablePrefixes { get; init; }
+    public required Preprocessing Preprocessing { get; init; }
+
+    /// <summary>Where the weights not stored here come from: <c>bundled:ResNet18.onnx</c>, or null when the file is complete.</summary>
+    public string? BaseWeights { get; init; }
+
+    /// <summary>The weights file in this folder.</summary>
+    public string WeightsFile { get; init; } = "weights.safetensors";
+
+    /// <summary><c>full</c>, or <c>trained-only</c> when the rest comes from <see cref="BaseWeights"/>.</summary>
+    public string WeightsContent { get; init; } = "full";
+
+    /// <summary>A short label shown wherever the model is used, e.g. <see cref="DemonstrationLabel"/>.</summary>
+    public string? Label { get; init; }
+
+    public TrainingOptions? Training { get; init; }
+    public string? DataFolder { get; init; }
+    public string? DataFingerprint { get; init; }
+    public int TrainImages { get; init; }
+    public int ValidationImages { get; init; }
+
+    /// <summary>Image ids of the validation split, so that evaluation can be repeated on exactly those images.</summary>
+    public IReadOnlyList<string> ValidationIds { get; init; } = [];
+    public EvaluationReport? Validation { get; init; }
+    public IReadOnlyList<EpochSummary> History { get; init; } = [];
+    public int BestEpoch { get; init; }
+    public string? Device { get; init; }
+    public double TrainingSeconds { get; init; }
+    public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}

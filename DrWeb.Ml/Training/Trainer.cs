@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Inference;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DrWeb.Ml.Training;
+
+/// <summary>The outcome of a run: the model holds the best epoch's weights.</summary>
+public sealed record TrainingResult(
+    IReadOnlyList<EpochSummary> History,
+    int BestEpoch,
+    EvaluationReport BestValidation,
+    IReadOnlyList<EvaluatedImage> BestValidationImages,
+    DataSplit Split,
+    string Device,
+    TimeSpan Duration,
+    bool StoppedEarly);
+
+/// <summary>
+/// Fine-tunes a <see cref="FundusClassifier"/> with Adam and cross-entropy, evaluating on a patient-level split
+/// after every epoch and writing a resumable checkpoint. The frozen part of the network runs without an autograd
+/// graph; its output on validation images (and, without augmentation, on training images) is computed once.
+/// </summary>
+public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing, TrainingOptions options)
+{
+    public FundusClassifier Model { get; } = model;
+    public Preprocessing Preprocessing { get; } = preprocessing;
+    public TrainingOptions Options { get; } = options;
+
+    /// <param name="checkpointPath">Written after every epoch; if it exists and <paramref name="resume"/> is set, the run continues from it.</param>
+    public TrainingResult Run(IReadOnlyList<LabelledImage> images, string checkpointPath, bool resume = false,
+        IProgress<TrainingEvent>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Options.Validate();
+        var clock = Stopwatch.StartNew();
+        var device = TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU;
+        Model.to(device);
+        Model.ApplyTrainablePolicy(TrainablePolicy.Parse(Options.Trainable, Model));
+        string? boundary = Model.FrozenPrefixEnd();
+
+        var split = PatientSplit.Split(images, Options.ValidationFraction, Options.Seed);
+        if (split.Train.Count == 0 || split.Validation.Count == 0)
+            throw new ArgumentException($"{images.Count} image(s) are too few to split into training and validation by patient.");
+        var trainGrades = split.Train.Select(i => i.Grade).ToArray();
+
+        var trainable = Model.TrainableParameters().ToList();
+        if (trainable.Count == 0)
+            throw new ArgumentException($"The trainable policy '{Options.Trainable}' leaves nothing to train.");
+        using var optimizer = optim.Adam(trainable, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+
+        var history = new List<EpochSummary>();
+        int firstEpoch = 1, bestEpoch = 0, stale = 0;
+        double best = double.NaN;
+        string bestWeights = checkpointPath + ".best";
+        if (resume && File.Exists(checkpointPath))
+        {
+            var header = Checkpoint.Restore(checkpointPath, Model, optimizer);
+            CheckSameRun(header, split);
+            history.AddRange(header.History);
+            (firstEpoch, best, bestEpoch, stale) = (header.EpochsCompleted + 1, header.BestMetric, header.BestEpoch, header.EpochsWithoutImprovement);
+            progress?.Report(new PhaseChanged($"resumed after epoch {header.EpochsCompleted}"));
+        }
+        else
+        {
+            if (Options.InitialiseHead) Model.InitialiseHead(Options.Seed);
+            torch.manual_seed(Options.Seed);
+        }
+
+        var trainCache = Options.CacheFrozenFeatures && boundary is not null ? new Dictionary<int, Tensor>() : null;
+        var validationCache = boundary is not null ? new Dictionary<int, Tensor>() : null;
+        bool stoppedEarly = false;
+        try
+        {
+            if (trainCache is not null)
+            {
+                progress?.Report(new PhaseChanged("computing the frozen trunk's features once"));
+                FillCache(split.Train, boundary!, trainCache, device, cancellationToken);
+            }
+            for (int epoch = firstEpoch; epoch <= Options.Epochs; epoch++)
+            {
+                var epochClock = Stopwatch.StartNew();
+                SetLearningRate(optimizer, epoch);
+                progress?.Report(new PhaseChanged($"training epoch {epoch}/{Options.Epochs}"));
+                double trainLoss = TrainEpoch(split.Train, trainGrades, epoch, boundary, optimizer, trainCache, device, progress, cancellationToken);
+
+                progress?.Report(new PhaseChanged($"validating epoch {epoch}/{Options.Epochs}"));
+                var (valLoss, evaluated) = Validate(split.Validation, boundary, validationCache, device, cancellationToken);
+                var report = EvaluationReport.From(evaluated);
+                double metric = Metric(valLoss, report);
+                bool improved = double.IsNaN(best) || metric < best;
+                if (improved)
+                {
+                    (best, bestEpoch, stale) = (metric, epoch, 0);
+                    SaveWeightsAtomically(bestWeights);
+                }
+                else
+                {
+                    stale++;
+                }
+                history.Add(new EpochSummary(epoch, trainLoss, valLoss, report.QuadraticWeightedKappa, report.Referable.RocAuc,
+                    report.Referable.Sensitivity.Value, report.Referable.Specificity.Value, report.Accuracy.Value,
+                    epochClock.Elapsed.TotalSeconds));
+
+                Checkpoint.Save(checkpointPath, new CheckpointHeader(epoch, Model.Architecture, Model.Head.ToString(), Options,
+                    split.Train.Select(i => i.Id).ToList(), split.Validation.Select(i => i.Id).ToList(), history, best, bestEpoch, stale),
+                    Model, optimizer);
+
+                var perEpoch = TimeSpan.FromSeconds(history.Skip(Math.Max(0, history.Count - 3)).Average(h => h.Seconds));
+                progress?.Report(new EpochCompleted(epoch, Options.Epochs, trainLoss, valLoss, report, clock.Elapsed,
+                    perEpoch * (Options.Epochs - epoch), improved));
+
+                if (Options.EarlyStoppingPatience > 0 && stale >= Options.EarlyStoppingPatience)
+                {
+                    stoppedEarly = epoch < Options.Epochs;
+                    progress?.Report(new PhaseChanged($"stopping early: no improvement for {stale} epoch(s)"));
+                    break;
+                }
+            }
+
+            // Leave the model holding the best epoch, and report that epoch's validation in full.
+            LoadWeights(bestWeights);
+            var (_, bestImages) = Validate(split.Validation, boundary, validationCache, device, cancellationToken);
+            return new TrainingResult(history, bestEpoch, EvaluationReport.From(bestImages), bestImages, split,
+                device.ToString(), clock.Elapsed, stoppedEarly);
+        }
+        finally
+        {
+            foreach (var t in (trainCache?.Values.AsEnumerable() ?? []).Concat(validationCache?.Values.AsEnumerable() ?? [])) t.Dispose();
+        }
+    }
+
+    private double TrainEpoch(IReadOnlyList<LabelledImage> train, int[] grades, int epoch, string? boundary, Adam optimizer,
+        Dictionary<int, Tensor>? cache, Device device, IProgress<TrainingEvent>? progress, CancellationToken token)
+    {
+        Model.SetTrainingMode(true);
+        var partition = boundary is null ? ((Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix)?)null : Model.Partition(boundary);
+        int[] order = EpochSampler.Indices(grades, Options.Sampler, Options.SamplerWeights, Options.Seed, epoch);
+        if (Options.MaxBatchesPerEpoch > 0)
+            order = order.Take(Options.MaxBatchesPerEpoch * Options.BatchSize).ToArray();
+        int steps = (order.Length + Options.BatchSize - 1) / Options.BatchSize;
+        bool fromCache = cache is not null;
+        var batches = fromCache
+            ? order.Chunk(Options.BatchSize).Select(ix => new Batch([], ix.Select(i => grades[i]).ToArray(), ix, ix.Length, Preprocessing.InputSize))
+            : BatchLoader.Batches(train, order, Options.BatchSize, Preprocessing, Options.Augmentation, Options.Seed, epoch, Options.Loader, token);
+
+        double lossSum = 0;
+        int seen = 0, step = 0;
+        optimizer.zero_grad();
+        foreach (var batch in batches)
+        {
+            token.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var targets = tensor(batch.Grades.Select(g => (long)g).ToArray(), device: device);
+            Tensor logits = boundary is null
+                ? Model.call(Input(batch, device))
+                : partition!.Value.Suffix(FrozenFeatures(batch, partition.Value.Prefix, cache, fromCache, device));
+            var loss = functional.cross_entropy(logits, targets);
+            (loss / Options.AccumulationSteps).backward();
+            step++;
+            if (step % Options.AccumulationSteps == 0 || step == steps)
+            {
+                optimizer.step();
+                optimizer.zero_grad();
+            }
+            double value = loss.item<float>();
+            lossSum += value * batch.Count;
+            seen += batch.Count;
+            progress?.Report(new StepCompleted(epoch, step, steps, value));
+        }
+        return lossSum / Math.Max(1, seen);
+    }
+
+    private (double Loss, List<EvaluatedImage> Images) Validate(IReadOnlyList<LabelledImage> validation, string? boundary,
+        Dictionary<int, Tensor>? cache, Device device, CancellationToken token)
+    {
+        Model.SetTrainingMode(false);
+        var partition = boundary is null ? ((Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix)?)null : Model.Partition(boundary);
+        var order = Enumerable.Range(0, validation.Count).ToArray();
+        bool fromCache = cache is not null && order.All(cache.ContainsKey);
+        var batches = fromCache
+            ? order.Chunk(Options.BatchSize).Select(ix => new Batch([], ix.Select(i => validation[i].Grade).ToArray(), ix, ix.Length, Preprocessing.InputSize))
+            : BatchLoader.Batches(validation, order, Options.BatchSize, Preprocessing, AugmentationOptions.None, Options.Seed, 0, Options.Loader, token);
+        var results = new List<EvaluatedImage>(validation.Count);
+        double lossSum = 0;
+        foreach (var batch in batches)
+        {
+            token.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            Tensor logits = boundary is null
+                ? Model.call(Input(batch, device))
+                : partition!.Value.Suffix(FrozenFeatures(batch, partition.Value.Prefix, cache, fromCache, device));
+            var targets = tensor(batch.Grades.Select(g => (long)g).ToArray(), device: device);
+            lossSum += functional.cross_entropy(logits, targets, reduction: Reduction.Sum).item<float>();
+            var probabilities = functional.softmax(logits, 1).cpu();
+            for (int k = 0; k < batch.Count; k++)
+            {
+                float[] p = probabilities[k].data<float>().ToArray();
+                var image = validation[batch.ImageIndices[k]];
+                results.Add(new EvaluatedImage(image.Id, image.Grade, Array.IndexOf(p, p.Max()), p));
+            }
+        }
+        return (lossSum / Math.Max(1, results.Count), results);
+    }
+
+    /// <summary>Computes the frozen prefix's output for every image once, without augmentation.</summary>
+    private void FillCache(IReadOnlyList<LabelledImage> images, string boundary, Dictionary<int, Tensor> cache, Device device, CancellationToken token)
+    {
+        Model.SetTrainingMode(false);
+        var prefix = Model.Partition(boundary).Prefix;
+        var order = Enumerable.Range(0, images.Count).Where(i => !cache.ContainsKey(i)).ToArray();
+        foreach (var batch in BatchLoader.Batches(images, order, Options.BatchSize, Preprocessing, AugmentationOptions.None, Options.Seed, 0, Options.Loader, token))
+        {
+            using var scope = NewDisposeScope();
+            FrozenFeatures(batch, prefix, cache, fromCache: false, device);
+        }
+    }
+
+    /// <summary>The frozen prefix's output for a batch: from the cache, or computed without a graph (and cached).</summary>
+    private static Tensor FrozenFeatures(Batch batch, Func<Tensor, Tensor> prefix, Dictionary<int, Tensor>? cache, bool fromCache, Device device)
+    {
+        if (fromCache)
+            return stack(batch.ImageIndices.Select(i => cache![i]).ToArray()).to(device);
+        Tensor features;
+        using (no_grad())
+            features = prefix(Input(batch, device)).detach();
+        if (cache is not null)
+            for (int k = 0; k < batch.Count; k++)
+                if (!cache.ContainsKey(batch.ImageIndices[k]))
+                    cache[batch.ImageIndices[k]] = features[k].cpu().clone().DetachFromDisposeScope();
+        return features;
+    }
+
+    private static Tensor Input(Batch batch, Device device) =>
+        tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize]).to(device);
+
+    private double Metric(double validationLoss, EvaluationReport report) => Options.StoppingMetric switch
+    {
+        // Lower is better for all three; NaN (undefined) never counts as an improvement.
+        StoppingMetric.ValidationLoss => validationLoss,
+        StoppingMetric.Kappa => double.IsNaN(report.QuadraticWeightedKappa) ? double.PositiveInfinity : -report.QuadraticWeightedKappa,
+        StoppingMetric.ReferableAuc => double.IsNaN(report.Referable.RocAuc) ? double.PositiveInfinity : -report.Referable.RocAuc,
+        _ => validationLoss,
+    };
+
+    private void SetLearningRate(Adam optimizer, int epoch)
+    {
+        double lr = Options.Schedule == LrSchedule.Cosine
+            ? Options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / Options.Epochs))
+            : Options.LearningRate;
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+    }
+
+    private void CheckSameRun(CheckpointHeader header, DataSplit split)
+    {
+        if (header.Architecture != Model.Architecture || header.Head != Model.Head.ToString())
+            throw new InvalidOperationException($"The checkpoint is of {header.Architecture} ({header.Head} head), not {Model.Architecture} ({Model.Head}).");
+        if (!header.ValidationIds.SequenceEqual(split.Validation.Select(i => i.Id)))
+            throw new InvalidOperationException("The checkpoint was made on a different validation split (other data, seed or share); start a new run.");
+    }
+
+    private void SaveWeightsAtomically(string path)
+    {
+        string temp = path + ".tmp";
+        Model.save(temp);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private void LoadWeights(string path)
+    {
+        if (File.Exists(path)) Model.load(path);
+    }
+}

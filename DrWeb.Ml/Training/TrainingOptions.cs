@@ -1,0 +1,78 @@
+using DrWeb.Ml.Data;
+
+namespace DrWeb.Ml.Training;
+
+public enum LrSchedule { Constant, Cosine }
+
+public enum StoppingMetric { ValidationLoss, Kappa, ReferableAuc }
+
+/// <summary>Everything that defines a training run. The defaults are the study's.</summary>
+public sealed record TrainingOptions
+{
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Images per forward pass.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Batches whose gradients are summed before each optimiser step (the paper's 256 = 32 x 8 here).</summary>
+    public int AccumulationSteps { get; init; } = 1;
+
+    public double LearningRate { get; init; } = 1e-4;
+    public double Beta1 { get; init; } = 0.0;
+    public double Beta2 { get; init; } = 0.99;
+    public double Epsilon { get; init; } = 1e-8;
+    public double WeightDecay { get; init; }
+
+    public LrSchedule Schedule { get; init; } = LrSchedule.Constant;
+
+    public SamplerKind Sampler { get; init; } = SamplerKind.Weighted;
+    public double[] SamplerWeights { get; init; } = EpochSampler.PaperWeights;
+
+    public AugmentationOptions Augmentation { get; init; } = new();
+
+    /// <summary>Share of patients held out for validation.</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+
+    public int Seed { get; init; } = 42;
+
+    /// <summary>
+    /// Start a fresh run from a head initialised from <see cref="Seed"/> (the usual transfer-learning start). Turn it
+    /// off to continue training a head that is already trained.
+    /// </summary>
+    public bool InitialiseHead { get; init; } = true;
+
+    /// <summary>Stop after this many epochs without improvement of <see cref="StoppingMetric"/>; 0 never stops early.</summary>
+    public int EarlyStoppingPatience { get; init; }
+
+    public StoppingMetric StoppingMetric { get; init; } = StoppingMetric.ValidationLoss;
+
+    /// <summary>Trainable-layer policy: <c>paper</c>, <c>head</c>, <c>all</c> or prefixes.</summary>
+    public string Trainable { get; init; } = "paper";
+
+    /// <summary>
+    /// Keep the frozen trunk's output in memory after the first epoch instead of recomputing it. Only allowed without
+    /// augmentation, because augmented images differ every epoch.
+    /// </summary>
+    public bool CacheFrozenFeatures { get; init; }
+
+    /// <summary>Stop each epoch after this many batches (for smoke tests and benchmarks); 0 = the whole epoch.</summary>
+    public int MaxBatchesPerEpoch { get; init; }
+
+    public LoaderOptions Loader { get; init; } = new();
+
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (Epochs < 1) problems.Add("epochs must be at least 1");
+        if (BatchSize < 1) problems.Add("batch size must be at least 1");
+        if (AccumulationSteps < 1) problems.Add("accumulation steps must be at least 1");
+        if (LearningRate is <= 0 or > 1) problems.Add("learning rate must be in (0, 1]");
+        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) problems.Add("Adam betas must be in [0, 1)");
+        if (Epsilon <= 0) problems.Add("epsilon must be positive");
+        if (ValidationFraction is <= 0 or >= 1) problems.Add("validation fraction must be between 0 and 1");
+        if (SamplerWeights.Length != 5 || SamplerWeights.Any(w => w < 0)) problems.Add("sampler weights need five non-negative numbers");
+        if (CacheFrozenFeatures && Augmentation.Enabled) problems.Add("frozen features can only be cached with augmentation off");
+        if (problems.Count > 0)
+            throw new ArgumentException("Invalid training options: " + string.Join("; ", problems) + ".");
+    }
+}

@@ -8,7 +8,24 @@ namespace DrWeb.Ml.Inference;
 
 /// <summary>Timings of one measured operation, per image.</summary>
 public sealed record BenchmarkTiming(string Operation, int Threads, int Batch, int Iterations,
-    double MedianMsPerImage, double MinMsPerImage, double MaxMsPerImage);
+    double MedianMsPerImage, double MinMsPerImage, double MaxMsPerImage)
+{
+    /// <summary>Runs <paramref name="run"/> <paramref name="warmup"/> times untimed, then times it per image.</summary>
+    public static BenchmarkTiming Measure(string operation, int threads, int batch, int iterations, int warmup, Action run)
+    {
+        for (int i = 0; i < warmup; i++) run();
+        var ms = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            ms[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / batch;
+        }
+        Array.Sort(ms);
+        double median = iterations % 2 == 1 ? ms[iterations / 2] : (ms[iterations / 2 - 1] + ms[iterations / 2]) / 2;
+        return new BenchmarkTiming(operation, threads, batch, iterations, median, ms[0], ms[^1]);
+    }
+}
 
 /// <summary>
 /// Measures eval forward (batched) and Grad-CAM (one image) speed. Weights do not change the arithmetic, so a freshly
@@ -24,33 +41,18 @@ public static class InferenceBenchmark
         foreach (int threads in threadCounts)
         {
             TorchRuntime.SetThreads(threads);
-            yield return Measure("forward (eval)", threads, forwardBatch, iterations, warmup, () =>
+            yield return BenchmarkTiming.Measure("forward (eval)", threads, forwardBatch, iterations, warmup, () =>
             {
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
                 var x = randn(forwardBatch, 3, 224, 224);
                 model.call(x).data<float>().ToArray();
             });
-            yield return Measure($"grad-cam {camLayer ?? model.DefaultCamLayer}", threads, 1, iterations, warmup, () =>
+            yield return BenchmarkTiming.Measure($"grad-cam {camLayer ?? model.DefaultCamLayer}", threads, 1, iterations, warmup, () =>
             {
                 using var x = randn(1, 3, 224, 224);
                 cam.Compute(model, x, camLayer);
             });
         }
-    }
-
-    private static BenchmarkTiming Measure(string operation, int threads, int batch, int iterations, int warmup, Action run)
-    {
-        for (int i = 0; i < warmup; i++) run();
-        var ms = new double[iterations];
-        for (int i = 0; i < iterations; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            ms[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / batch;
-        }
-        Array.Sort(ms);
-        double median = iterations % 2 == 1 ? ms[iterations / 2] : (ms[iterations / 2 - 1] + ms[iterations / 2]) / 2;
-        return new BenchmarkTiming(operation, threads, batch, iterations, median, ms[0], ms[^1]);
     }
 }

@@ -27,7 +27,11 @@ public sealed record CheckpointHeader(
 public static class Checkpoint
 {
     private static readonly byte[] Magic = "DRWEB-CKPT-1\n"u8.ToArray();
-    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, IncludeFields = false };
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        // Metrics are NaN when undefined (e.g. AUC with one class in a tiny validation set).
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static void Save(string path, CheckpointHeader header, FundusClassifier model, Adam optimizer)
     {

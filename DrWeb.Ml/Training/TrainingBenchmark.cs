@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 using TorchSharp;
@@ -34,7 +33,7 @@ public static class TrainingBenchmark
             optimizer.step();
         }
 
-        yield return Measure($"{model.Architecture} train step ({policy.Name})", threads, batch, iterations, warmup, () =>
+        yield return BenchmarkTiming.Measure($"{model.Architecture} train step ({policy.Name})", threads, batch, iterations, warmup, () =>
         {
             using var scope = NewDisposeScope();
             Tensor features;
@@ -42,21 +41,7 @@ public static class TrainingBenchmark
             Step(features);
         });
         if (boundary is not null)
-            yield return Measure($"{model.Architecture} train step, cached trunk", threads, batch, iterations, warmup, () => Step(cached));
+            yield return BenchmarkTiming.Measure($"{model.Architecture} train step, cached trunk", threads, batch, iterations, warmup, () => Step(cached));
         cached.Dispose();
-    }
-
-    private static BenchmarkTiming Measure(string operation, int threads, int batch, int iterations, int warmup, Action run)
-    {
-        for (int i = 0; i < warmup; i++) run();
-        var ms = new double[iterations];
-        for (int i = 0; i < iterations; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            ms[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / batch;
-        }
-        Array.Sort(ms);
-        return new BenchmarkTiming(operation, threads, batch, iterations, ms[iterations / 2], ms[0], ms[^1]);
     }
 }

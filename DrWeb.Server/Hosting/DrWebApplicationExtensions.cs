@@ -13,6 +13,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddSingleton<ModelEngine>();
+        builder.Services.AddSingleton<StarterModel>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         return builder;
     }

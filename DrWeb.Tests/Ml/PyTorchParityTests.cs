@@ -30,7 +30,7 @@ public sealed class ReferenceModelFixture : IDisposable
     public void Dispose() => Model.Dispose();
 }
 
-public class PyTorchParityTests(ReferenceModelFixture fixture) : IClassFixture<ReferenceModelFixture>
+public class PyTorchParityTests(ReferenceModelFixture fixture, Xunit.Abstractions.ITestOutputHelper log) : IClassFixture<ReferenceModelFixture>
 {
     [Fact]
     public void Reference_state_dict_loads_every_key()
@@ -55,6 +55,7 @@ public class PyTorchParityTests(ReferenceModelFixture fixture) : IClassFixture<R
 
         float[] refLogits = ReferenceModelFixture.Reference($"{input}_logits.f32");
         float[] refPooled = ReferenceModelFixture.Reference($"{input}_pooled.f32");
+        log.WriteLine($"{input}: max |logits - PyTorch| = {F32.MaxAbsDiff(logits, refLogits):E2}, max |pooled - PyTorch| = {F32.MaxAbsDiff(pooled, refPooled):E2}");
         Assert.True(F32.MaxAbsDiff(logits, refLogits) < 1e-4, $"logits differ by {F32.MaxAbsDiff(logits, refLogits)}");
         Assert.True(F32.MaxAbsDiff(pooled, refPooled) < 1e-4, $"pooled features differ by {F32.MaxAbsDiff(pooled, refPooled)}");
         Assert.Equal(Array.IndexOf(refLogits, refLogits.Max()), Array.IndexOf(logits, logits.Max()));
@@ -81,6 +82,7 @@ public class PyTorchParityTests(ReferenceModelFixture fixture) : IClassFixture<R
         Assert.Equal((224, 224), (cam.Map.Height, cam.Map.Width));
         Assert.Equal((7, 7), (cam.Raw.Height, cam.Raw.Width));
         float camDiff = F32.MaxAbsDiff(cam.Map.Values, refCam);
+        log.WriteLine($"{input} {tag}: max |CAM224 - PyTorch| = {camDiff:E2}");
         Assert.True(camDiff < 1e-3, $"normalised CAM differs by {camDiff}");
         // Raw values are ~1e-4 (the paper head has no non-linearity), so compare them relative to their scale.
         float rawScale = refRaw.Max();
@@ -114,5 +116,30 @@ public class PyTorchParityTests(ReferenceModelFixture fixture) : IClassFixture<R
             Assert.True(F32.MaxAbsDiff(plain, resumed) < 1e-6, $"split at {layer} changes the logits");
         }
         Assert.Throws<ArgumentException>(() => fixture.Model.SplitAt(x, "features.denseblock9"));
+    }
+
+    [Theory]
+    [InlineData("features.denseblock4.denselayer13")]
+    [InlineData("features.transition2")]
+    [InlineData("features.pool0")]
+    public void Partition_prefix_then_suffix_equals_a_plain_forward(string layer)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = ReferenceModelFixture.Input("lin");
+        float[] plain = fixture.Model.call(x).data<float>().ToArray();
+        var (prefix, suffix) = fixture.Model.Partition(layer);
+        float[] parts = suffix(prefix(x)).data<float>().ToArray();
+        Assert.True(F32.MaxAbsDiff(plain, parts) < 1e-6, $"partition at {layer} changes the logits");
+    }
+
+    [Fact]
+    public void Paper_policy_freezes_everything_up_to_denselayer13()
+    {
+        using var model = new DenseNet121();
+        model.ApplyTrainablePolicy(model.PaperPolicy);
+        Assert.Equal("features.denseblock4.denselayer13", model.FrozenPrefixEnd());
+        model.ApplyTrainablePolicy(TrainablePolicy.HeadOnly(model));
+        Assert.Equal("features.norm5", model.FrozenPrefixEnd());
     }
 }

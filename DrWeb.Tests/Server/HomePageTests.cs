@@ -20,6 +20,15 @@ public class HomePageTests(WebApplicationFactory<Program> factory) : IClassFixtu
         Assert.Contains("Model engine: libtorch", html);
     }
 
+    [Fact]
+    public async Task Home_page_names_the_starter_model_as_a_demonstration_model()
+    {
+        using var client = factory.CreateClient();
+        string html = await client.GetStringAsync("/");
+        Assert.Contains("demonstration model, not for clinical use", html);
+        Assert.Contains("referable sensitivity", html);
+    }
+
     [Theory]
     [InlineData("/screening", "Screening")]
     [InlineData("/gallery", "Teaching gallery")]

@@ -9,21 +9,12 @@ public class PredictCommandTests
 {
     private static readonly string Weights = Path.Combine(SharedData.ReferenceDir, "ref_state.pth");
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        TorchSetup.Ensure();
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await DrWebCommandLine.InvokeAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public async Task Grades_a_real_image_and_writes_its_overlay()
     {
         using var tmp = SharedData.TempFolder();
         string overlay = tmp.File("overlay.png");
-        var (code, output, error) = await Run("predict", "--weights", Weights, SharedData.FundusDevImage(), "--overlay", overlay,
+        var (code, output, error) = await Cli.Run("predict", "--weights", Weights, SharedData.FundusDevImage(), "--overlay", overlay,
             "--cam-layer", "features.denseblock4");
 
         Assert.True(code == 0, error);
@@ -44,7 +35,7 @@ public class PredictCommandTests
     {
         using var tmp = SharedData.TempFolder();
         File.WriteAllText(tmp.File("notes.jpeg"), "not a photograph");
-        var (code, output, error) = await Run("predict", "--weights", Weights, tmp.File("notes.jpeg"), SharedData.FundusDevImage());
+        var (code, output, error) = await Cli.Run("predict", "--weights", Weights, tmp.File("notes.jpeg"), SharedData.FundusDevImage());
 
         Assert.Equal(1, code);
         Assert.Contains("notes.jpeg: 'notes.jpeg' is not an image", error);
@@ -55,7 +46,7 @@ public class PredictCommandTests
     [Fact]
     public async Task A_missing_weights_file_is_a_clear_error()
     {
-        var (code, _, error) = await Run("predict", "--weights", "/nowhere/w.pth", SharedData.FundusDevImage());
+        var (code, _, error) = await Cli.Run("predict", "--weights", "/nowhere/w.pth", SharedData.FundusDevImage());
         Assert.Equal(2, code);
         Assert.Contains("Weights file not found: /nowhere/w.pth", error);
     }
@@ -63,7 +54,7 @@ public class PredictCommandTests
     [Fact]
     public async Task An_unknown_cam_layer_is_a_clear_error()
     {
-        var (code, _, error) = await Run("predict", "--weights", Weights, SharedData.FundusDevImage(), "--cam-layer", "features.denseblock9");
+        var (code, _, error) = await Cli.Run("predict", "--weights", Weights, SharedData.FundusDevImage(), "--cam-layer", "features.denseblock9");
         Assert.Equal(2, code);
         Assert.Contains("is not a layer of densenet121", error);
     }

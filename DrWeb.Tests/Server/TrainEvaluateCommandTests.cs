@@ -9,27 +9,19 @@ namespace DrWeb.Tests.Server;
 [Trait("Category", "RealDataTraining")]
 public class TrainEvaluateCommandTests(TinySetFixture fixture) : IClassFixture<TinySetFixture>
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await DrWebCommandLine.InvokeAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public async Task Train_writes_a_model_folder_that_evaluate_and_predict_use_consistently()
     {
         using var tmp = SharedData.TempFolder();
         string model = tmp.File("model");
-        var (code, output, error) = await Run("train", "--data", fixture.Set.Folder, "--out", model, "--epochs", "1",
+        var (code, output, error) = await Cli.Run("train", "--data", fixture.Set.Folder, "--out", model, "--epochs", "1",
             "--max-batches", "2", "--trainable", "layer4.2,fc", "--trained-only", "--label", "test model");
         Assert.True(code == 0, error + output);
         Assert.Contains("referable (grade >= 2): sensitivity", output);
         Assert.True(File.Exists(Path.Combine(model, "model.json")));
         Assert.True(new FileInfo(Path.Combine(model, "weights.safetensors")).Length < 25_000_000);
 
-        (code, output, error) = await Run("evaluate", "--data", fixture.Set.Folder, "--model", model, "--out", tmp.File("eval"));
+        (code, output, error) = await Cli.Run("evaluate", "--data", fixture.Set.Folder, "--model", model, "--out", tmp.File("eval"));
         Assert.True(code == 0, error + output);
 
         var rows = File.ReadAllLines(tmp.File("eval/predictions.csv")).Skip(1).Select(l => l.Split(',')).ToList();
@@ -49,7 +41,7 @@ public class TrainEvaluateCommandTests(TinySetFixture fixture) : IClassFixture<T
                 Assert.Equal(rows.Count(r => r[1] == t.ToString() && r[2] == q.ToString()), matrix[t][q]);
         Assert.Equal(rows.Count(r => r[1] == r[2]), metrics.RootElement.GetProperty("Accuracy").GetProperty("Numerator").GetInt32());
 
-        (code, output, error) = await Run("predict", "--model", model, SharedData.FundusDevImage());
+        (code, output, error) = await Cli.Run("predict", "--model", model, SharedData.FundusDevImage());
         Assert.True(code == 0, error);
         Assert.Contains("[test model]", output);
         string id = Path.GetFileNameWithoutExtension(SharedData.FundusDevImage());
@@ -63,7 +55,7 @@ public class TrainEvaluateCommandTests(TinySetFixture fixture) : IClassFixture<T
     {
         using var tmp = SharedData.TempFolder();
         File.WriteAllLines(tmp.File("labels.csv"), ["image,grade", "1_left.jpeg,9"]);
-        var (code, _, error) = await Run("train", "--data", tmp.Path, "--out", tmp.File("m"));
+        var (code, _, error) = await Cli.Run("train", "--data", tmp.Path, "--out", tmp.File("m"));
         Assert.Equal(2, code);
         Assert.Contains("row 2", error);
         Assert.Contains("not 0-4", error);

@@ -1,4 +1,6 @@
 using DrWeb.Server.Components;
+using DrWeb.Server.Data;
+using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Services;
 using MudBlazor.Services;
 
@@ -14,6 +16,13 @@ public static class DrWebApplicationExtensions
         builder.Services.AddMudServices();
         builder.Services.AddSingleton<ModelEngine>();
         builder.Services.AddSingleton<StarterModel>();
+        builder.Services.AddSingleton<DataFolder>();
+        builder.Services.AddDbContextFactory<DrWebDbContext>((sp, db) =>
+            db.UseSqlite($"Data Source={sp.GetRequiredService<DataFolder>().DatabasePath}"));
+        builder.Services.AddSingleton<ImageStore>();
+        builder.Services.AddSingleton<ActiveModel>();
+        builder.Services.AddSingleton<ScreeningService>();
+        builder.Services.AddSingleton<CaseQueries>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         return builder;
     }
@@ -21,6 +30,7 @@ public static class DrWebApplicationExtensions
     /// <summary>The request pipeline and endpoints.</summary>
     public static WebApplication MapDrWeb(this WebApplication app)
     {
+        PrepareDatabase(app.Services);
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -31,5 +41,13 @@ public static class DrWebApplicationExtensions
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
+    }
+
+    /// <summary>Applies migrations and switches SQLite to WAL, so screening and background work do not block each other.</summary>
+    private static void PrepareDatabase(IServiceProvider services)
+    {
+        using var db = services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContext();
+        db.Database.Migrate();
+        db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
     }
 }

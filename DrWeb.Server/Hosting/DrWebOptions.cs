@@ -18,5 +18,22 @@ public sealed class DrWebOptions
 
     public ImageDecodeOptions Images { get; set; } = new();
 
+    public ScreeningOptions Screening { get; set; } = new();
+
     public string ResolveDataFolder() => Path.GetFullPath(DataFolder);
+}
+
+public sealed class ScreeningOptions
+{
+    /// <summary>Largest accepted upload, checked on the server before anything is decoded.</summary>
+    public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Gradings that run at once. One suits 2 cores: parallel torch work only splits the same cores.</summary>
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Gradings allowed to wait; further requests are refused with "busy, try again".</summary>
+    public int MaxQueue { get; set; } = 64;
+
+    /// <summary>Model folder to grade with; empty means the bundled starter model.</summary>
+    public string? ModelFolder { get; set; }
 }

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace DrWeb.Tests.Server;
 
-public class HomePageTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
 {
     [Fact]
     public async Task Home_page_has_the_app_bar_navigation_and_engine_status()

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using DrWeb.Ml.Explain;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Inference;
+using DrWeb.Server.Data;
+using DrWeb.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace DrWeb.Server.Services;
+
+/// <summary>One file to screen, with the doctor's optional fields.</summary>
+public sealed record ScreeningUpload(string FileName, byte[] Bytes, string? PatientId = null, string? Eye = null,
+    int? DoctorGrade = null, string? UploadedBy = null);
+
+/// <summary>What happened to one upload: a stored case, or a message that says what was wrong (and nothing stored).</summary>
+public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? Prediction, string? Error, string? ErrorId, bool SeenBefore)
+{
+    public bool Succeeded => Case is not null && Prediction is not null;
+
+    public static ScreeningOutcome Rejected(string fileName, string error, string? errorId = null) =>
+        new(fileName, null, null, error, errorId, false);
+}
+
+/// <summary>Where an upload is on its way through the queue.</summary>
+public sealed record ScreeningProgress(string Stage, int? QueuePosition = null);
+
+/// <summary>
+/// Validates an upload, grades it with the active model behind a bounded queue, stores the original and the overlay
+/// by content hash, and records a Case + Prediction. A rejected file writes nothing.
+/// </summary>
+public sealed class ScreeningService(
+    ActiveModel activeModel, ImageStore store, IDbContextFactory<DrWebDbContext> dbFactory,
+    IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
+{
+    private readonly ScreeningOptions _options = options.Value.Screening;
+    private readonly ImageDecoder _decoder = new(options.Value.Images);
+    private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Value.Screening.Concurrency));
+    private int _waiting;
+
+    /// <summary>Uploads waiting for a grading slot right now.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    public async Task<ScreeningOutcome> ScreenAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        string name = upload.FileName;
+        if (Validate(upload) is { } problem)
+            return ScreeningOutcome.Rejected(name, problem);
+        if (activeModel.Grader is not { } grader)
+            return ScreeningOutcome.Rejected(name, activeModel.Problem ?? "No model yet: train one or import one.");
+
+        FundusImage image;
+        try
+        {
+            image = _decoder.Decode(upload.Bytes, Path.GetFileName(name));
+        }
+        catch (ImageRejectedException e)
+        {
+            return ScreeningOutcome.Rejected(name, e.Message);
+        }
+
+        using (image)
+        {
+            int position = Interlocked.Increment(ref _waiting);
+            if (position > _options.MaxQueue)
+            {
+                Interlocked.Decrement(ref _waiting);
+                return ScreeningOutcome.Rejected(name, $"The server is busy ({position - 1} images waiting). Try again in a minute.");
+            }
+            progress?.Report(new ScreeningProgress("queued", position));
+            try
+            {
+                await _slots.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+            try
+            {
+                progress?.Report(new ScreeningProgress("grading"));
+                var clock = Stopwatch.StartNew();
+                var result = await Task.Run(() => grader.Grade(image, explain: true), cancellationToken);
+                byte[] overlay = HeatmapOverlay.RenderPng(image.Pixels, result.Explanation!.Raw);
+                double ms = clock.Elapsed.TotalMilliseconds;
+                return await SaveAsync(upload, image, result, overlay, ms, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                string errorId = Guid.NewGuid().ToString("N")[..8];
+                // The file name may carry a patient's name; log only the reference and the error.
+                logger.LogError(e, "Screening failed, reference {ErrorId}", errorId);
+                return ScreeningOutcome.Rejected(name, $"Grading failed on the server (reference {errorId}). Nothing was saved; please try again.", errorId);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, GradingResult result, byte[] overlay,
+        double ms, CancellationToken token)
+    {
+        string hash = ImageStore.HashOf(upload.Bytes);
+        await using var db = await dbFactory.CreateDbContextAsync(token);
+        bool seenBefore = await db.Cases.AnyAsync(c => c.ImageHash == hash, token);
+        store.Save(upload.Bytes);
+        string overlayHash = store.Save(overlay);
+        var p = result.Probabilities;
+        var screened = new Case
+        {
+            ImageHash = hash, FileName = Path.GetFileName(upload.FileName), Format = image.Format, Width = image.Width, Height = image.Height,
+            PatientId = Blank(upload.PatientId), Eye = Blank(upload.Eye)?.ToLowerInvariant(), DoctorGrade = upload.DoctorGrade, UploadedBy = upload.UploadedBy,
+        };
+        var prediction = new Prediction
+        {
+            Case = screened, ModelVersion = activeModel.Version,
+            P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
+            Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
+            ReferableRule = result.Referable.Rule, CamLayer = result.Explanation!.Layer, OverlayHash = overlayHash, DurationMs = ms,
+        };
+        screened.Predictions.Add(prediction);
+        db.Cases.Add(screened);
+        await db.SaveChangesAsync(token);
+        return new ScreeningOutcome(upload.FileName, screened, prediction, null, null, seenBefore);
+    }
+
+    /// <summary>A message for a problem that needs no decoding to see, or null.</summary>
+    private string? Validate(ScreeningUpload upload)
+    {
+        string name = upload.FileName;
+        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\']) >= 0 || name.Contains("..") || name.Any(char.IsControl) || name.Length > 255)
+            return $"The file name '{new string(name.Where(c => !char.IsControl(c)).Take(80).ToArray())}' contains path characters or is too long. Rename the file and upload it again.";
+        if (upload.Bytes.LongLength > _options.MaxUploadBytes)
+            return $"'{name}' is {upload.Bytes.LongLength / 1048576.0:0.#} MB, above the {_options.MaxUploadBytes / 1048576.0:0.#} MB limit. Export a smaller JPEG or PNG.";
+        if (upload.Eye is { Length: > 0 } eye && eye.ToLowerInvariant() is not ("left" or "right"))
+            return $"Eye must be 'left' or 'right', not '{eye}'.";
+        if (upload.DoctorGrade is < 0 or > 4)
+            return $"The doctor's grade must be 0 to 4, not {upload.DoctorGrade}.";
+        if (upload.PatientId is { Length: > 64 } || (upload.PatientId?.Any(char.IsControl) ?? false))
+            return "The patient id must be at most 64 printable characters.";
+        return null;
+    }
+
+    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    public void Dispose() => _slots.Dispose();
+}

@@ -23,6 +23,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<ActiveModel>();
         builder.Services.AddSingleton<ScreeningService>();
         builder.Services.AddSingleton<CaseQueries>();
+        builder.Services.AddSingleton<DisplayImages>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         return builder;
     }

@@ -31,6 +31,7 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
 
     [Theory]
     [InlineData("/screening", "Screening")]
+    [InlineData("/screening/history", "Screening history")]
     [InlineData("/gallery", "Teaching gallery")]
     [InlineData("/training", "Training")]
     public async Task Each_section_has_a_page(string path, string heading)

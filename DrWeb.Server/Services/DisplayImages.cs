@@ -1,0 +1,24 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Processing;
+
+namespace DrWeb.Server.Services;
+
+/// <summary>
+/// Screen-sized copies of stored images as data URLs. Pages show images through the signed-in circuit rather than a
+/// public URL, and a 16-megapixel original would be far too large to send as it is.
+/// </summary>
+public sealed class DisplayImages(ImageStore store)
+{
+    public const int DefaultMaxSide = 768;
+
+    public string DataUrl(string hash, int maxSide = DefaultMaxSide)
+    {
+        using var image = Image.Load(store.Read(hash));
+        if (Math.Max(image.Width, image.Height) > maxSide)
+            image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(maxSide, maxSide), Mode = ResizeMode.Max }));
+        using var ms = new MemoryStream();
+        image.Save(ms, new JpegEncoder { Quality = 90 });
+        return "data:image/jpeg;base64," + Convert.ToBase64String(ms.ToArray());
+    }
+}

@@ -1,0 +1,61 @@
+using DrWeb.Tests.Support;
+using Microsoft.Playwright;
+
+namespace DrWeb.Tests.Browser;
+
+/// <summary>A doctor's upload in real Chromium (Debian's, installed by scripts/test.sh) against the real server.</summary>
+[Trait("Category", "Browser")]
+public sealed class ScreeningBrowserTests : IAsyncLifetime
+{
+    private ServerProcess _server = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await ServerProcess.StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    [Fact]
+    public async Task A_doctor_uploads_a_photograph_and_sees_grade_probabilities_and_overlay_then_a_bad_file_and_its_message()
+    {
+        var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
+        await page.GotoAsync(_server.Url + "/screening", new PageGotoOptions { WaitUntil = WaitUntilState.NetworkIdle });
+        // The upload is handled by the interactive circuit; wait until Blazor has started it.
+        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
+        await page.WaitForTimeoutAsync(1000);
+
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(SharedData.FundusDevImage("10007_left.jpeg"));
+        var grade = page.Locator("[data-testid=grade]");
+        await grade.WaitForAsync(new LocatorWaitForOptions { Timeout = 90_000 });
+        Assert.Matches(@"Grade [0-4]: ", await grade.InnerTextAsync());
+        Assert.Equal(5, await page.Locator("[data-testid=probability]").CountAsync());
+        Assert.True(await page.Locator("img[alt='Grad-CAM overlay']").IsVisibleAsync());
+        Assert.Contains("demonstration model", await page.ContentAsync());
+
+        string shots = Path.Combine(SharedData.RepoRoot, "artifacts", "screenshots");
+        Directory.CreateDirectory(shots);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "screening-result.png"), FullPage = true });
+
+        using var tmp = SharedData.TempFolder();
+        File.WriteAllText(tmp.File("notes.jpeg"), "these are notes, not a photograph");
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(tmp.File("notes.jpeg"));
+        var error = page.Locator("[data-testid=upload-error]");
+        await error.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
+        Assert.Contains("is not an image", await error.InnerTextAsync());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _server.DisposeAsync();
+    }
+}

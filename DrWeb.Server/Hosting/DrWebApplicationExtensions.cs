@@ -1,4 +1,8 @@
 using DrWeb.Server.Components;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Logging.Abstractions;
 using DrWeb.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Services;
@@ -25,6 +29,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<CaseQueries>();
         builder.Services.AddSingleton<DisplayImages>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
+        AddAccounts(builder.Services);
         return builder;
     }
 
@@ -37,18 +42,66 @@ public static class DrWebApplicationExtensions
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
             app.UseHsts();
         }
-        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapAccountEndpoints();
         return app;
     }
 
     /// <summary>Applies migrations and switches SQLite to WAL, so screening and background work do not block each other.</summary>
     private static void PrepareDatabase(IServiceProvider services)
     {
-        using var db = services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContext();
-        db.Database.Migrate();
-        db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+        using (var db = services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContext())
+        {
+            db.Database.Migrate();
+            db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+        }
+        using var scope = services.CreateScope();
+        scope.ServiceProvider.GetRequiredService<AccountSetup>().EnsureRolesAndSeededAdminAsync().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Identity on the app's database, cookie sign-in, the three roles, and keys kept in the data folder.</summary>
+    private static void AddAccounts(IServiceCollection services)
+    {
+        services.AddCascadingAuthenticationState();
+        services.AddAuthentication(IdentityConstants.ApplicationScheme).AddIdentityCookies();
+        services.ConfigureApplicationCookie(o =>
+        {
+            o.LoginPath = "/account/login";
+            o.AccessDeniedPath = "/account/denied";
+            o.Cookie.Name = "DrWeb.Auth";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            // A signed-in user without the role gets a real 403 (shown by the status page), not a redirect.
+            o.Events.OnRedirectToAccessDenied = ctx =>
+            {
+                ctx.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return Task.CompletedTask;
+            };
+        });
+        services.AddIdentityCore<DrWebUser>(o =>
+            {
+                o.Password.RequiredLength = 10;
+                // Length over composition rules (NIST SP 800-63B): a long passphrase is enough.
+                o.Password.RequireNonAlphanumeric = false;
+                o.Password.RequireDigit = false;
+                o.Password.RequireUppercase = false;
+                o.Password.RequireLowercase = false;
+                o.User.RequireUniqueEmail = true;
+                o.Lockout.MaxFailedAccessAttempts = 10;
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<DrWebDbContext>()
+            .AddSignInManager()
+            .AddDefaultTokenProviders();
+        services.AddAuthorization();
+        services.AddScoped<AccountSetup>();
+        // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
+        services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>
+            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(data.Sub("keys")), NullLoggerFactory.Instance));
     }
 }

@@ -27,7 +27,12 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
     public async Task A_doctor_uploads_a_photograph_and_sees_grade_probabilities_and_overlay_then_a_bad_file_and_its_message()
     {
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
-        await page.GotoAsync(_server.Url + "/screening", new PageGotoOptions { WaitUntil = WaitUntilState.NetworkIdle });
+        await page.GotoAsync(_server.Url + "/screening");
+        Assert.Contains("/account/login", page.Url);
+        await page.FillAsync("input[name='Input.Email']", ServerProcess.AdminEmail);
+        await page.FillAsync("input[name='Input.Password']", ServerProcess.AdminPassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(_server.Url + "/screening", new PageWaitForURLOptions { WaitUntil = WaitUntilState.NetworkIdle });
         // The upload is handled by the interactive circuit; wait until Blazor has started it.
         await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
         await page.WaitForTimeoutAsync(1000);

@@ -19,6 +19,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string Url { get; }
 
+    public const string AdminEmail = "admin@drweb.test", AdminPassword = "browser-test-password";
+
     public static async Task<ServerProcess> StartAsync()
     {
         // Run the server from its own build output, where its static web assets manifest lives.
@@ -35,6 +37,8 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["DrWeb__DataFolder"] = data.Path;
+        start.Environment["DrWeb__Admin__Email"] = AdminEmail;
+        start.Environment["DrWeb__Admin__Password"] = AdminPassword;
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
@@ -49,7 +53,7 @@ public sealed class ServerProcess : IAsyncDisposable
             if (process.HasExited) throw new InvalidOperationException($"The server exited with code {process.ExitCode}.");
             try
             {
-                if ((await http.GetAsync(url + "/")).IsSuccessStatusCode) return server;
+                if ((await http.GetAsync(url + "/account/login")).IsSuccessStatusCode) return server;
             }
             catch (HttpRequestException) { }
             await Task.Delay(250);

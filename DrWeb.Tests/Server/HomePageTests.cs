@@ -9,7 +9,7 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
     public async Task Home_page_has_the_app_bar_navigation_and_engine_status()
     {
         TorchSetup.Ensure();
-        using var client = factory.CreateClient();
+        using var client = await factory.SignedInClientAsync();
         string html = await client.GetStringAsync("/");
 
         Assert.Contains("mud-appbar", html);
@@ -23,7 +23,7 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
     [Fact]
     public async Task Home_page_names_the_starter_model_as_a_demonstration_model()
     {
-        using var client = factory.CreateClient();
+        using var client = await factory.SignedInClientAsync();
         string html = await client.GetStringAsync("/");
         Assert.Contains("demonstration model, not for clinical use", html);
         Assert.Contains("referable sensitivity", html);
@@ -36,7 +36,7 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
     [InlineData("/training", "Training")]
     public async Task Each_section_has_a_page(string path, string heading)
     {
-        using var client = factory.CreateClient();
+        using var client = await factory.SignedInClientAsync();
         string html = await client.GetStringAsync(path);
         Assert.Contains(heading, html);
     }
@@ -44,7 +44,7 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
     [Fact]
     public async Task Mudblazor_assets_are_served_locally()
     {
-        using var client = factory.CreateClient();
+        using var client = await factory.SignedInClientAsync();
         using var css = await client.GetAsync("/_content/MudBlazor/MudBlazor.min.css");
         Assert.True(css.IsSuccessStatusCode);
     }

@@ -126,7 +126,7 @@ public class ScreeningPagesTests(DrWebFactory factory) : IClassFixture<DrWebFact
     [Fact]
     public async Task Screening_page_offers_the_upload_and_names_the_model()
     {
-        using var client = factory.CreateClient();
+        using var client = await factory.SignedInClientAsync(AccountSetup.Doctor);
         string html = await client.GetStringAsync("/screening");
         Assert.Contains("Drop fundus photographs here", html);
         Assert.Contains("demonstration model, not for clinical use", html);
@@ -136,7 +136,7 @@ public class ScreeningPagesTests(DrWebFactory factory) : IClassFixture<DrWebFact
     [Fact]
     public async Task A_stored_case_is_shown_again_from_the_database_and_listed_in_history()
     {
-        using var client = factory.CreateClient();
+        using var client = await factory.SignedInClientAsync(AccountSetup.Doctor);
         var service = factory.Services.GetRequiredService<ScreeningService>();
         var outcome = await service.ScreenAsync(new ScreeningUpload("10017_left.jpeg",
             File.ReadAllBytes(SharedData.FundusDevImage("10017_left.jpeg")), "HIST-7", "left"));

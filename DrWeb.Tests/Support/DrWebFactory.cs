@@ -1,6 +1,9 @@
+using System.Text.RegularExpressions;
+using DrWeb.Server.Services;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Support;
 
@@ -15,10 +18,53 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
 
     public Dictionary<string, string?> Settings { get; } = [];
 
+    public const string AdminEmail = "admin@drweb.test", Password = "correct-horse-battery";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(
-            new Dictionary<string, string?> { ["DrWeb:DataFolder"] = _data.Path }.Concat(Settings)));
+        var settings = new Dictionary<string, string?>
+        {
+            ["DrWeb:DataFolder"] = _data.Path,
+            ["DrWeb:Admin:Email"] = AdminEmail,
+            ["DrWeb:Admin:Password"] = Password,
+        };
+        foreach (var (key, value) in Settings) settings[key] = value;
+        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
+    }
+
+    /// <summary>A client signed in as a (new) user with the given role, through the real login form.</summary>
+    public async Task<HttpClient> SignedInClientAsync(string role = AccountSetup.Admin)
+    {
+        _ = Server;
+        string email = role == AccountSetup.Admin ? AdminEmail : $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@drweb.test";
+        if (role != AccountSetup.Admin)
+        {
+            using var scope = Services.CreateScope();
+            var result = await scope.ServiceProvider.GetRequiredService<AccountSetup>().CreateAsync(email, Password, role);
+            if (!result.Succeeded) throw new InvalidOperationException(string.Join("; ", result.Errors.Select(e => e.Description)));
+        }
+        var client = CreateClient();
+        var response = await SignInAsync(client, email, Password);
+        if (!response.RequestMessage!.RequestUri!.AbsolutePath.Equals("/", StringComparison.Ordinal))
+            throw new InvalidOperationException($"Sign-in as {role} did not reach the home page: {response.RequestMessage.RequestUri}");
+        return client;
+    }
+
+    /// <summary>The antiforgery token of the first form on a page.</summary>
+    public static string FormToken(string html) =>
+        Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"").Groups[1].Value;
+
+    public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password)
+    {
+        string form = await client.GetStringAsync("/account/login");
+        string token = FormToken(form);
+        return await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "login",
+            ["__RequestVerificationToken"] = token,
+            ["Input.Email"] = email,
+            ["Input.Password"] = password,
+        }));
     }
 
     protected override void Dispose(bool disposing)

@@ -8,6 +8,7 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
 {
     public DbSet<Case> Cases => Set<Case>();
     public DbSet<Prediction> Predictions => Set<Prediction>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -31,6 +32,18 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             p.HasIndex(x => x.Grade);
             p.Property(x => x.CreatedUtc).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
             p.Ignore(x => x.Probabilities);
+        });
+        builder.Entity<ApiToken>(t =>
+        {
+            t.HasIndex(x => x.SecretHash).IsUnique();
+            t.HasOne(x => x.User).WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+            t.Property(x => x.Name).HasMaxLength(100);
+            t.Property(x => x.SecretHash).HasMaxLength(64);
+            t.Property(x => x.CreatedUtc).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
+            t.Property(x => x.RevokedUtc).HasConversion(v => v.HasValue ? v.Value.UtcTicks : (long?)null,
+                v => v.HasValue ? new DateTimeOffset(v.Value, TimeSpan.Zero) : null);
+            t.Property(x => x.LastUsedUtc).HasConversion(v => v.HasValue ? v.Value.UtcTicks : (long?)null,
+                v => v.HasValue ? new DateTimeOffset(v.Value, TimeSpan.Zero) : null);
         });
     }
 }

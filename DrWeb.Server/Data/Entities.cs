@@ -64,3 +64,18 @@ public sealed class Prediction
 
     public float[] Probabilities => [P0, P1, P2, P3, P4];
 }
+
+/// <summary>
+/// A per-user API token for integrators. Only a SHA-256 of the secret is stored; the secret is shown once when issued.
+/// </summary>
+public sealed class ApiToken
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+    public required string UserId { get; set; }
+    public DrWebUser? User { get; set; }
+    public required string Name { get; set; }
+    public required string SecretHash { get; set; }
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset? RevokedUtc { get; set; }
+    public DateTimeOffset? LastUsedUtc { get; set; }
+}

@@ -1,6 +1,7 @@
 using DrWeb.Server.Components;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
 using DrWeb.Server.Data;
@@ -49,6 +50,7 @@ public static class DrWebApplicationExtensions
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapAccountEndpoints();
+        app.MapScreeningApi();
         return app;
     }
 
@@ -68,7 +70,11 @@ public static class DrWebApplicationExtensions
     private static void AddAccounts(IServiceCollection services)
     {
         services.AddCascadingAuthenticationState();
-        services.AddAuthentication(IdentityConstants.ApplicationScheme).AddIdentityCookies();
+        services.AddAuthentication(IdentityConstants.ApplicationScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.Scheme, null);
+        services.AddAuthentication().AddIdentityCookies();
+        services.AddProblemDetails();
+        services.AddSingleton<ApiTokenService>();
         services.ConfigureApplicationCookie(o =>
         {
             o.LoginPath = "/account/login";
@@ -98,7 +104,7 @@ public static class DrWebApplicationExtensions
             .AddEntityFrameworkStores<DrWebDbContext>()
             .AddSignInManager()
             .AddDefaultTokenProviders();
-        services.AddAuthorization();
+        services.AddAuthorization(ScreeningApi.AddScreeningApiPolicy);
         services.AddScoped<AccountSetup>();
         // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
         services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>

@@ -1,0 +1,91 @@
+using System.Security.Claims;
+using DrWeb.Ml.Inference;
+using DrWeb.Server.Data;
+using DrWeb.Server.Services;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+
+namespace DrWeb.Server.Hosting;
+
+/// <summary>
+/// The screening HTTP API for integrators: the same service and validation as the page, authorised by API token for
+/// the Doctor and Admin roles, errors as RFC 7807 problem details.
+/// </summary>
+public static class ScreeningApi
+{
+    public const string Policy = "ScreeningApi";
+
+    public sealed record ScreeningItem(string FileName, Guid? CaseId, float[]? Probabilities, int? Grade, string? GradeName,
+        bool? Referable, float? ReferableProbability, string? ReferableRule, string? ModelVersion, string? CamLayer,
+        string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId);
+
+    public sealed record ScreeningResponse(IReadOnlyList<ScreeningItem> Results);
+
+    public static void AddScreeningApiPolicy(AuthorizationOptions options) =>
+        options.AddPolicy(Policy, p => p.AddAuthenticationSchemes(ApiTokenAuthentication.Scheme).RequireAuthenticatedUser()
+            .RequireRole(AccountSetup.Doctor, AccountSetup.Admin));
+
+    public static void MapScreeningApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api/screenings").RequireAuthorization(Policy);
+
+        // Token-authenticated, never cookie-authenticated, so cross-site request forgery does not apply.
+        api.MapPost("", ScreenAsync).DisableAntiforgery();
+        api.MapGet("{id:guid}", async (Guid id, CaseQueries cases, HttpContext http) =>
+            await cases.GetAsync(id, http.RequestAborted) is { } found
+                ? Results.Ok(Item(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First(), false))
+                : NotFound(id));
+        api.MapGet("{id:guid}/overlay", async (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            await cases.GetAsync(id, http.RequestAborted) is { } found
+                ? Results.File(store.Read(found.Predictions.OrderByDescending(p => p.CreatedUtc).First().OverlayHash), "image/png")
+                : NotFound(id));
+    }
+
+    private static async Task<IResult> ScreenAsync(HttpRequest request, ScreeningService screening, IOptions<DrWebOptions> options, ClaimsPrincipal user)
+    {
+        if (!request.HasFormContentType)
+            return Results.Problem(statusCode: 400, title: "Expected multipart/form-data",
+                detail: "Send the images as multipart/form-data file fields, with optional patientId, eye and doctorGrade fields.");
+        var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        if (form.Files.Count == 0)
+            return Results.Problem(statusCode: 400, title: "No image", detail: "Attach at least one image file.");
+        int? doctorGrade = null;
+        if (form["doctorGrade"] is { Count: > 0 } dg)
+        {
+            if (!int.TryParse(dg.ToString(), out int g))
+                return Results.Problem(statusCode: 400, title: "Invalid doctorGrade", detail: "doctorGrade must be a number from 0 to 4.");
+            doctorGrade = g;
+        }
+        long max = options.Value.Screening.MaxUploadBytes;
+        var results = new List<ScreeningItem>();
+        foreach (var file in form.Files)
+        {
+            ScreeningOutcome outcome;
+            if (file.Length > max)
+            {
+                outcome = ScreeningOutcome.Rejected(file.FileName, $"'{file.FileName}' is {file.Length / 1048576.0:0.#} MB, above the {max / 1048576.0:0.#} MB limit.");
+            }
+            else
+            {
+                using var ms = new MemoryStream();
+                await file.CopyToAsync(ms, request.HttpContext.RequestAborted);
+                outcome = await screening.ScreenAsync(new ScreeningUpload(file.FileName, ms.ToArray(), form["patientId"].FirstOrDefault(),
+                    form["eye"].FirstOrDefault(), doctorGrade, user.Identity?.Name), cancellationToken: request.HttpContext.RequestAborted);
+            }
+            results.Add(outcome.Succeeded
+                ? Item(outcome.Case!, outcome.Prediction!, outcome.SeenBefore)
+                : new ScreeningItem(outcome.FileName, null, null, null, null, null, null, null, null, null, null, false, outcome.Error, outcome.ErrorId));
+        }
+        if (results.All(r => r.Error is not null))
+            return Results.Problem(statusCode: 422, title: "No image could be screened",
+                detail: string.Join(" ", results.Select(r => r.Error)), extensions: new Dictionary<string, object?> { ["results"] = results });
+        return Results.Ok(new ScreeningResponse(results));
+    }
+
+    private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>
+        new(c.FileName, c.Id, p.Probabilities, p.Grade, DrGrade.Name(p.Grade), p.Referable, p.ReferableProbability, p.ReferableRule,
+            p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null);
+
+    private static IResult NotFound(Guid id) =>
+        Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id}.");
+}

@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "bench", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "bench", "bench-api", "issue-token", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -29,6 +29,8 @@ public static class DrWebCommandLine
             TrainCommand.Create(),
             EvaluateCommand.Create(),
             BenchCommand.Create(),
+            ApiBenchCommand.Create(),
+            IssueTokenCommand.Create(),
             new Command("serve", "Start the web app (the default when no verb is given). ASP.NET options such as --urls follow."),
         };
         var config = new InvocationConfiguration();
@@ -37,15 +39,21 @@ public static class DrWebCommandLine
         return root.Parse(args).InvokeAsync(config);
     }
 
-    /// <summary>Torch settings from appsettings.json next to the executable, overridable per command.</summary>
-    internal static TorchOptions TorchOptionsFromSettings(int? threads, string? device)
+    /// <summary>The app's settings as the web app would read them: appsettings.json beside the executable, then the environment.</summary>
+    internal static DrWebOptions SettingsFromAppFolder()
     {
         var configuration = new ConfigurationBuilder()
             .SetBasePath(AppContext.BaseDirectory)
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables()
             .Build();
-        var options = configuration.GetSection(DrWebOptions.Section).Get<DrWebOptions>() ?? new DrWebOptions();
+        return configuration.GetSection(DrWebOptions.Section).Get<DrWebOptions>() ?? new DrWebOptions();
+    }
+
+    /// <summary>Torch settings from appsettings.json next to the executable, overridable per command.</summary>
+    internal static TorchOptions TorchOptionsFromSettings(int? threads, string? device)
+    {
+        var options = SettingsFromAppFolder();
         if (threads is > 0) options.Torch.Threads = threads.Value;
         if (!string.IsNullOrWhiteSpace(device)) options.Torch.Device = device;
         return options.Torch;

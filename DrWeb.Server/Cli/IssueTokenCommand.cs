@@ -1,0 +1,39 @@
+using System.CommandLine;
+using DrWeb.Server.Data;
+using DrWeb.Server.Hosting;
+using DrWeb.Server.Services;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace DrWeb.Server.Cli;
+
+/// <summary><c>issue-token --email E</c>: an API token for an existing user, from the shell (scripts, benchmarks).</summary>
+internal static class IssueTokenCommand
+{
+    public static Command Create()
+    {
+        var email = new Option<string>("--email") { Description = "The user the token acts as.", Required = true };
+        var name = new Option<string>("--name") { Description = "A name to recognise the token by.", DefaultValueFactory = _ => "command line" };
+        var command = new Command("issue-token", "Issue an API token for a user of the app's database (the secret is printed once).") { email, name };
+        command.SetAction(async (parse, token) =>
+        {
+            var options = Options.Create(DrWebCommandLine.SettingsFromAppFolder());
+            var data = new DataFolder(options);
+            var dbOptions = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={data.DatabasePath}").Options;
+            var factory = new PooledDbContextFactory<DrWebDbContext>(dbOptions);
+            await using (var db = await factory.CreateDbContextAsync(token))
+            {
+                if (!File.Exists(data.DatabasePath) || await db.Users.FirstOrDefaultAsync(u => u.Email == parse.GetValue(email), token) is not { } user)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: no user '{parse.GetValue(email)}' in {data.DatabasePath}. Start the app once and create the user first.");
+                    return 2;
+                }
+                var (_, secret) = await new ApiTokenService(factory).IssueAsync(user.Id, parse.GetValue(name)!, token);
+                parse.InvocationConfiguration.Output.WriteLine(secret);
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -44,8 +44,16 @@ public abstract class FundusClassifier : Module<Tensor, Tensor>
     /// <summary>Width of the pooled features that enter the head.</summary>
     public abstract int FeatureWidth { get; }
 
-    /// <summary>Runs the network up to <paramref name="layer"/> and returns the rest as a function.</summary>
-    public abstract LayerSplit SplitAt(Tensor input, string layer);
+    /// <summary>
+    /// Runs the network up to <paramref name="layer"/> and returns the rest as a function. By default the activation is
+    /// what <see cref="Partition"/>'s prefix returns; DenseNet overrides it, because inside a dense block the CAM wants
+    /// the layer's own output, not the concatenation the rest of the block needs.
+    /// </summary>
+    public virtual LayerSplit SplitAt(Tensor input, string layer)
+    {
+        var (prefix, suffix) = Partition(layer);
+        return new LayerSplit(prefix(input), suffix);
+    }
 
     /// <summary>
     /// The network as two functions around <paramref name="layer"/>: <c>Prefix</c> computes everything the rest

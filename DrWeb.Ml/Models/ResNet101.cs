@@ -52,12 +52,6 @@ public sealed class ResNet101 : FundusClassifier
 
     public override Tensor forward(Tensor input) => Classify(RunStages(Stem(input), 0, _stages.Count));
 
-    public override LayerSplit SplitAt(Tensor input, string layer)
-    {
-        var (prefix, suffix) = Partition(layer);
-        return new LayerSplit(prefix(input), suffix);
-    }
-
     public override (Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix) Partition(string layer)
     {
         var (stage, block) = Locate(layer);

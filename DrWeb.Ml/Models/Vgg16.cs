@@ -46,12 +46,6 @@ public sealed class Vgg16 : FundusClassifier
 
     public override Tensor forward(Tensor input) => Classify(Run(input, 0, _layers.Count));
 
-    public override LayerSplit SplitAt(Tensor input, string layer)
-    {
-        var (prefix, suffix) = Partition(layer);
-        return new LayerSplit(prefix(input), suffix);
-    }
-
     public override (Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix) Partition(string layer)
     {
         int index = CamLayers.ToList().IndexOf(layer);

@@ -106,6 +106,7 @@ public static class DrWebApplicationExtensions
             .AddDefaultTokenProviders();
         services.AddAuthorization(ScreeningApi.AddScreeningApiPolicy);
         services.AddScoped<AccountSetup>();
+        services.AddScoped<UserAdministration>();
         // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
         services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(data.Sub("keys")), NullLoggerFactory.Instance));

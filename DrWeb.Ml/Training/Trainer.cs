@@ -146,9 +146,7 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             order = order.Take(Options.MaxBatchesPerEpoch * Options.BatchSize).ToArray();
         int steps = (order.Length + Options.BatchSize - 1) / Options.BatchSize;
         bool fromCache = cache is not null;
-        var batches = fromCache
-            ? order.Chunk(Options.BatchSize).Select(ix => new Batch([], ix.Select(i => grades[i]).ToArray(), ix, ix.Length, Preprocessing.InputSize))
-            : BatchLoader.Batches(train, order, Options.BatchSize, Preprocessing, Options.Augmentation, Options.Seed, epoch, Options.Loader, token);
+        var batches = Batches(train, order, fromCache, Options.Augmentation, epoch, token);
 
         double lossSum = 0;
         int seen = 0, step = 0;
@@ -184,9 +182,7 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
         var partition = boundary is null ? ((Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix)?)null : Model.Partition(boundary);
         var order = Enumerable.Range(0, validation.Count).ToArray();
         bool fromCache = cache is not null && order.All(cache.ContainsKey);
-        var batches = fromCache
-            ? order.Chunk(Options.BatchSize).Select(ix => new Batch([], ix.Select(i => validation[i].Grade).ToArray(), ix, ix.Length, Preprocessing.InputSize))
-            : BatchLoader.Batches(validation, order, Options.BatchSize, Preprocessing, AugmentationOptions.None, Options.Seed, 0, Options.Loader, token);
+        var batches = Batches(validation, order, fromCache, AugmentationOptions.None, 0, token);
         var results = new List<EvaluatedImage>(validation.Count);
         double lossSum = 0;
         foreach (var batch in batches)
@@ -209,6 +205,16 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
         }
         return (lossSum / Math.Max(1, results.Count), results);
     }
+
+    /// <summary>
+    /// Batches in epoch order: decoded by the loader, or, when the frozen trunk's output is cached, only the indices
+    /// and grades (the pixels are never needed again).
+    /// </summary>
+    private IEnumerable<Batch> Batches(IReadOnlyList<LabelledImage> images, int[] order, bool fromCache, AugmentationOptions augmentation,
+        int epoch, CancellationToken token) =>
+        fromCache
+            ? order.Chunk(Options.BatchSize).Select(ix => new Batch([], ix.Select(i => images[i].Grade).ToArray(), ix, ix.Length, Preprocessing.InputSize))
+            : BatchLoader.Batches(images, order, Options.BatchSize, Preprocessing, augmentation, Options.Seed, epoch, Options.Loader, token);
 
     /// <summary>Computes the frozen prefix's output for every image once, without augmentation.</summary>
     private void FillCache(IReadOnlyList<LabelledImage> images, string boundary, Dictionary<int, Tensor> cache, Device device, CancellationToken token)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace DrWeb.Server.Data;
 
@@ -9,6 +10,12 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<Case> Cases => Set<Case>();
     public DbSet<Prediction> Predictions => Set<Prediction>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    /// <summary>
+    /// SQLite cannot compare or order DateTimeOffset values, so DrWeb's own timestamps are stored as UTC ticks.
+    /// (Not a convention: that would also change Identity's LockoutEnd column.)
+    /// </summary>
+    private static readonly ValueConverter<DateTimeOffset, long> UtcTicks = new(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -23,15 +30,14 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             c.Property(x => x.Format).HasMaxLength(16);
             c.Property(x => x.PatientId).HasMaxLength(64);
             c.Property(x => x.Eye).HasMaxLength(8);
-            // SQLite cannot order by DateTimeOffset; store UTC ticks.
-            c.Property(x => x.CreatedUtc).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
+            c.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
         });
         builder.Entity<Prediction>(p =>
         {
             p.HasOne(x => x.Case).WithMany(c => c.Predictions).HasForeignKey(x => x.CaseId).OnDelete(DeleteBehavior.Cascade);
             p.HasIndex(x => x.Grade);
-            p.Property(x => x.CreatedUtc).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
             p.Ignore(x => x.Probabilities);
+            p.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
         });
         builder.Entity<ApiToken>(t =>
         {
@@ -39,11 +45,9 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             t.HasOne(x => x.User).WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
             t.Property(x => x.Name).HasMaxLength(100);
             t.Property(x => x.SecretHash).HasMaxLength(64);
-            t.Property(x => x.CreatedUtc).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
-            t.Property(x => x.RevokedUtc).HasConversion(v => v.HasValue ? v.Value.UtcTicks : (long?)null,
-                v => v.HasValue ? new DateTimeOffset(v.Value, TimeSpan.Zero) : null);
-            t.Property(x => x.LastUsedUtc).HasConversion(v => v.HasValue ? v.Value.UtcTicks : (long?)null,
-                v => v.HasValue ? new DateTimeOffset(v.Value, TimeSpan.Zero) : null);
+            t.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+            t.Property(x => x.RevokedUtc).HasConversion(UtcTicks);
+            t.Property(x => x.LastUsedUtc).HasConversion(UtcTicks);
         });
     }
 }

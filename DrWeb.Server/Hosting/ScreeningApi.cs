@@ -63,7 +63,7 @@ public static class ScreeningApi
             ScreeningOutcome outcome;
             if (file.Length > max)
             {
-                outcome = ScreeningOutcome.Rejected(file.FileName, $"'{file.FileName}' is {file.Length / 1048576.0:0.#} MB, above the {max / 1048576.0:0.#} MB limit.");
+                outcome = ScreeningOutcome.TooLarge(file.FileName, file.Length, max);
             }
             else
             {

@@ -20,6 +20,10 @@ public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? P
 
     public static ScreeningOutcome Rejected(string fileName, string error, string? errorId = null) =>
         new(fileName, null, null, error, errorId, false);
+
+    /// <summary>The one message for a file over the upload limit, wherever the limit is checked.</summary>
+    public static ScreeningOutcome TooLarge(string fileName, long bytes, long limit) =>
+        Rejected(fileName, $"'{fileName}' is {bytes / 1048576.0:0.#} MB, above the {limit / 1048576.0:0.#} MB limit. Export a smaller JPEG or PNG.");
 }
 
 /// <summary>Where an upload is on its way through the queue.</summary>
@@ -45,6 +49,8 @@ public sealed class ScreeningService(
         CancellationToken cancellationToken = default)
     {
         string name = upload.FileName;
+        if (upload.Bytes.LongLength > _options.MaxUploadBytes)
+            return ScreeningOutcome.TooLarge(name, upload.Bytes.LongLength, _options.MaxUploadBytes);
         if (Validate(upload) is { } problem)
             return ScreeningOutcome.Rejected(name, problem);
         if (activeModel.Grader is not { } grader)
@@ -137,8 +143,6 @@ public sealed class ScreeningService(
         string name = upload.FileName;
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\']) >= 0 || name.Contains("..") || name.Any(char.IsControl) || name.Length > 255)
             return $"The file name '{new string(name.Where(c => !char.IsControl(c)).Take(80).ToArray())}' contains path characters or is too long. Rename the file and upload it again.";
-        if (upload.Bytes.LongLength > _options.MaxUploadBytes)
-            return $"'{name}' is {upload.Bytes.LongLength / 1048576.0:0.#} MB, above the {_options.MaxUploadBytes / 1048576.0:0.#} MB limit. Export a smaller JPEG or PNG.";
         if (upload.Eye is { Length: > 0 } eye && eye.ToLowerInvariant() is not ("left" or "right"))
             return $"Eye must be 'left' or 'right', not '{eye}'.";
         if (upload.DoctorGrade is < 0 or > 4)

@@ -10,6 +10,8 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<Case> Cases => Set<Case>();
     public DbSet<Prediction> Predictions => Set<Prediction>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<BaseCheckpoint> BaseCheckpoints => Set<BaseCheckpoint>();
 
     /// <summary>
     /// SQLite cannot compare or order DateTimeOffset values, so DrWeb's own timestamps are stored as UTC ticks.
@@ -48,6 +50,34 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             t.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
             t.Property(x => x.RevokedUtc).HasConversion(UtcTicks);
             t.Property(x => x.LastUsedUtc).HasConversion(UtcTicks);
+        });
+            builder.Entity<ModelVersion>(m =>
+        {
+            m.HasIndex(x => x.Name).IsUnique();
+            m.Property(x => x.Name).HasMaxLength(100);
+            m.Property(x => x.Location).HasMaxLength(500);
+            m.Property(x => x.Source).HasConversion<string>().HasMaxLength(16);
+            m.Property(x => x.Architecture).HasMaxLength(32);
+            m.Property(x => x.Head).HasMaxLength(16);
+            m.Property(x => x.TrainablePolicy).HasMaxLength(64);
+            m.Property(x => x.Preprocessing).HasMaxLength(64);
+            m.Property(x => x.BaseWeights).HasMaxLength(200);
+            m.Property(x => x.DataFingerprint).HasMaxLength(64);
+            m.Property(x => x.Label).HasMaxLength(200);
+            m.Property(x => x.Device).HasMaxLength(32);
+            m.Ignore(x => x.DisplayName);
+            m.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+            m.Property(x => x.RegisteredUtc).HasConversion(UtcTicks);
+            m.Property(x => x.ActivatedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<BaseCheckpoint>(b =>
+        {
+            b.HasIndex(x => new { x.Sha256, x.Architecture }).IsUnique();
+            b.Property(x => x.Architecture).HasMaxLength(32);
+            b.Property(x => x.OriginalName).HasMaxLength(255);
+            b.Property(x => x.Location).HasMaxLength(500);
+            b.Property(x => x.Sha256).HasMaxLength(64);
+            b.Property(x => x.ImportedUtc).HasConversion(UtcTicks);
         });
     }
 }

@@ -79,3 +79,81 @@ public sealed class ApiToken
     public DateTimeOffset? RevokedUtc { get; set; }
     public DateTimeOffset? LastUsedUtc { get; set; }
 }
+
+/// <summary>Where a registered model came from.</summary>
+public enum ModelSource
+{
+    /// <summary>The demonstration model that ships beside the app.</summary>
+    Starter,
+    /// <summary>A DrWeb model folder an admin imported.</summary>
+    Imported,
+    /// <summary>Produced by a training run on this server.</summary>
+    Trained,
+}
+
+/// <summary>
+/// A DrWeb model folder (model.json + weights) known to the registry, with the manifest facts an admin compares
+/// versions by. Exactly one version is active for screening at a time.
+/// </summary>
+public sealed class ModelVersion
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+
+    /// <summary>Unique, human-readable name; also the folder name under <c>models/</c> in the data folder.</summary>
+    public required string Name { get; set; }
+
+    /// <summary><c>app:</c> + a path under the app's own folder (the starter), else a path under the data folder.</summary>
+    public required string Location { get; set; }
+
+    public required ModelSource Source { get; set; }
+    public required string Architecture { get; set; }
+    public required string Head { get; set; }
+    public required string TrainablePolicy { get; set; }
+    public required string Preprocessing { get; set; }
+    public string? BaseWeights { get; set; }
+    public string? DataFingerprint { get; set; }
+    public string? Label { get; set; }
+
+    /// <summary>When the model was made (from its manifest).</summary>
+    public DateTimeOffset CreatedUtc { get; set; }
+    public DateTimeOffset RegisteredUtc { get; set; } = DateTimeOffset.UtcNow;
+
+    public int TrainImages { get; set; }
+    public int ValidationImages { get; set; }
+    public double? ReferableAuc { get; set; }
+    public double? Sensitivity { get; set; }
+    public double? Specificity { get; set; }
+    public double? Accuracy { get; set; }
+    public double? Kappa { get; set; }
+    public string? Device { get; set; }
+    public double TrainingSeconds { get; set; }
+
+    public bool IsActive { get; set; }
+    public DateTimeOffset? ActivatedUtc { get; set; }
+
+    /// <summary>How predictions name this model, e.g. <c>starter-resnet18 (demonstration model, not for clinical use)</c>.</summary>
+    public string DisplayName => Label is null ? Name : $"{Name} ({Label})";
+}
+
+/// <summary>
+/// An ImageNet checkpoint (torchvision <c>.pth</c> or safetensors) an admin imported as the starting point for training.
+/// It was loaded into its architecture when imported, so a training run can rely on it.
+/// </summary>
+public sealed class BaseCheckpoint
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+    public required string Architecture { get; set; }
+
+    /// <summary>The name the file had when uploaded, e.g. <c>densenet121-a639ec97.pth</c>.</summary>
+    public required string OriginalName { get; set; }
+
+    /// <summary>Path under the data folder.</summary>
+    public required string Location { get; set; }
+    public required string Sha256 { get; set; }
+    public long SizeBytes { get; set; }
+    public int LoadedTensors { get; set; }
+
+    /// <summary>What the loader said, shown on the registry page.</summary>
+    public required string LoaderReport { get; set; }
+    public DateTimeOffset ImportedUtc { get; set; } = DateTimeOffset.UtcNow;
+}

@@ -26,6 +26,7 @@ public static class DrWebApplicationExtensions
             db.UseSqlite($"Data Source={sp.GetRequiredService<DataFolder>().DatabasePath}"));
         builder.Services.AddSingleton<ImageStore>();
         builder.Services.AddSingleton<ActiveModel>();
+        builder.Services.AddSingleton<ModelRegistry>();
         builder.Services.AddSingleton<ScreeningService>();
         builder.Services.AddSingleton<CaseQueries>();
         builder.Services.AddSingleton<DisplayImages>();
@@ -62,6 +63,7 @@ public static class DrWebApplicationExtensions
             db.Database.Migrate();
             db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
         }
+        services.GetRequiredService<ModelRegistry>().Start();
         using var scope = services.CreateScope();
         scope.ServiceProvider.GetRequiredService<AccountSetup>().EnsureRolesAndSeededAdminAsync().GetAwaiter().GetResult();
     }

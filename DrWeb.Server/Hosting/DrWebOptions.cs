@@ -34,6 +34,6 @@ public sealed class ScreeningOptions
     /// <summary>Gradings allowed to wait; further requests are refused with "busy, try again".</summary>
     public int MaxQueue { get; set; } = 64;
 
-    /// <summary>Model folder to grade with; empty means the bundled starter model.</summary>
-    public string? ModelFolder { get; set; }
+    /// <summary>Largest model or checkpoint file an admin may upload to the registry (VGG16's ImageNet file is 528 MB).</summary>
+    public long MaxModelUploadBytes { get; set; } = 1024L * 1024 * 1024;
 }

@@ -1,45 +1,174 @@
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
-using DrWeb.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Services;
 
 /// <summary>
-/// The model screening grades with, loaded once and shared by all users. Until a registry exists (issue 5) it is the
-/// configured model folder, else the bundled starter model.
+/// The model screening grades with: loaded once and shared by all users. Activating another version loads it first and
+/// then swaps it in; gradings already holding a <see cref="ModelLease"/> finish on the model they started with, which is
+/// disposed only when the last of them lets go.
 /// </summary>
-public sealed class ActiveModel(IOptions<DrWebOptions> options, StarterModel starter, ModelEngine engine, ILogger<ActiveModel> logger) : IDisposable
+public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger) : IDisposable
 {
-    private readonly Lazy<(Grader? Grader, string Version, string? Problem)> _loaded = new(() =>
+    public const string NoModel = "No model yet: train one or import one.";
+
+    private readonly Lock _gate = new();
+    private readonly Lock _loading = new();
+    private LoadedModel? _current;
+    private (string Folder, string Version)? _pending;
+    private string? _problem = NoModel;
+
+    /// <summary>The active version's display name, or empty when there is none.</summary>
+    public string Version { get { EnsureLoaded(); lock (_gate) return _current?.Version ?? ""; } }
+
+    /// <summary>Why there is no grader, or null when there is one.</summary>
+    public string? Problem { get { EnsureLoaded(); lock (_gate) return _current is null ? _problem : null; } }
+
+    public bool IsLoaded { get { EnsureLoaded(); lock (_gate) return _current is not null; } }
+
+    /// <summary>
+    /// Names the model to load when it is first needed. Start-up uses this so that an app that never grades (a test
+    /// host, a CLI verb) never pays for loading weights.
+    /// </summary>
+    public void ActivateOnFirstUse(string folder, string version)
     {
-        string folder = string.IsNullOrWhiteSpace(options.Value.Screening.ModelFolder) ? starter.Folder : options.Value.Screening.ModelFolder!;
+        lock (_gate) _pending = (folder, version);
+    }
+
+    /// <summary>Borrows the active model for one grading, or returns null (see <see cref="Problem"/>).</summary>
+    public ModelLease? Acquire()
+    {
+        EnsureLoaded();
+        lock (_gate)
+        {
+            if (_current is null) return null;
+            _current.Users++;
+            return new ModelLease(this, _current);
+        }
+    }
+
+    /// <summary>
+    /// Loads the model folder and makes it the one new gradings use. If loading fails, the previous model stays active
+    /// and the exception says why.
+    /// </summary>
+    public void Activate(string folder, string version)
+    {
+        lock (_loading)
+        {
+            var loaded = Load(folder, version);
+            Swap(loaded);
+            lock (_gate) _pending = null;
+        }
+    }
+
+    private LoadedModel Load(string folder, string version)
+    {
         if (!engine.IsReady)
-            return (null, "", $"The model engine is not running: {engine.Status}");
-        if (!ModelDirectory.IsModelDirectory(folder))
-            return (null, "", "No model yet: train one or import one.");
-        try
-        {
-            var (model, manifest) = ModelDirectory.Load(folder);
-            string version = Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')) + (manifest.Label is null ? "" : $" ({manifest.Label})");
-            logger.LogInformation("Screening model loaded: {Version}", version);
-            return (new Grader(model, manifest.Preprocessing), version, null);
-        }
-        catch (Exception e) when (e is CheckpointException or IOException or InvalidDataException)
-        {
-            logger.LogError(e, "Screening model could not be loaded from {Folder}", folder);
-            return (null, "", $"The model in {folder} could not be loaded: {e.Message}");
-        }
-    });
+            throw new InvalidOperationException($"The model engine is not running: {engine.Status}");
+        var (model, manifest) = ModelDirectory.Load(folder);
+        return new LoadedModel(new Grader(model, manifest.Preprocessing), version);
+    }
 
-    public Grader? Grader => _loaded.Value.Grader;
-    public string Version => _loaded.Value.Version;
+    private void Swap(LoadedModel loaded)
+    {
+        LoadedModel? previous;
+        lock (_gate)
+        {
+            previous = _current;
+            _current = loaded;
+        }
+        logger.LogInformation("Screening model activated: {Version}", loaded.Version);
+        if (previous is not null) Retire(previous);
+    }
 
-    /// <summary>Why there is no grader, or null.</summary>
-    public string? Problem => _loaded.Value.Problem;
+    private void EnsureLoaded()
+    {
+        lock (_gate)
+            if (_pending is null) return;
+        lock (_loading)
+        {
+            (string Folder, string Version)? pending;
+            lock (_gate) pending = _pending;
+            if (pending is not { } p) return;
+            try
+            {
+                Swap(Load(p.Folder, p.Version));
+            }
+            catch (Exception e) when (e is CheckpointException or IOException or InvalidDataException or InvalidOperationException)
+            {
+                logger.LogError(e, "Screening model could not be loaded from {Folder}", p.Folder);
+                ReportUnavailable($"The model {p.Version} could not be loaded: {e.Message}");
+            }
+            lock (_gate) _pending = null;
+        }
+    }
+
+    /// <summary>Records why no model could be made active (shown on the screening page).</summary>
+    public void ReportUnavailable(string problem)
+    {
+        lock (_gate) _problem = problem;
+    }
+
+    private void Retire(LoadedModel model)
+    {
+        bool dispose;
+        lock (_gate)
+        {
+            model.Retired = true;
+            dispose = model.Users == 0;
+        }
+        if (dispose) model.Grader.Dispose();
+    }
+
+    internal void Release(LoadedModel model)
+    {
+        bool dispose;
+        lock (_gate)
+        {
+            model.Users--;
+            dispose = model.Retired && model.Users == 0;
+        }
+        if (dispose) model.Grader.Dispose();
+    }
 
     public void Dispose()
     {
-        if (_loaded.IsValueCreated) _loaded.Value.Grader?.Dispose();
+        LoadedModel? current;
+        lock (_gate)
+        {
+            current = _current;
+            _current = null;
+        }
+        if (current is not null) Retire(current);
+    }
+
+    internal sealed class LoadedModel(Grader grader, string version)
+    {
+        public Grader Grader { get; } = grader;
+        public string Version { get; } = version;
+        public int Users { get; set; }
+        public bool Retired { get; set; }
+    }
+}
+
+/// <summary>One grading's hold on a model; dispose it when the grading is stored.</summary>
+public sealed class ModelLease : IDisposable
+{
+    private readonly ActiveModel _owner;
+    private readonly ActiveModel.LoadedModel _model;
+    private int _released;
+
+    internal ModelLease(ActiveModel owner, ActiveModel.LoadedModel model)
+    {
+        _owner = owner;
+        _model = model;
+    }
+
+    public Grader Grader => _model.Grader;
+    public string Version => _model.Version;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) _owner.Release(_model);
     }
 }

@@ -53,8 +53,8 @@ public sealed class ScreeningService(
             return ScreeningOutcome.TooLarge(name, upload.Bytes.LongLength, _options.MaxUploadBytes);
         if (Validate(upload) is { } problem)
             return ScreeningOutcome.Rejected(name, problem);
-        if (activeModel.Grader is not { } grader)
-            return ScreeningOutcome.Rejected(name, activeModel.Problem ?? "No model yet: train one or import one.");
+        if (!activeModel.IsLoaded)
+            return ScreeningOutcome.Rejected(name, activeModel.Problem ?? ActiveModel.NoModel);
 
         FundusImage image;
         try
@@ -83,14 +83,18 @@ public sealed class ScreeningService(
             {
                 Interlocked.Decrement(ref _waiting);
             }
+            // The lease keeps this grading on the model it started with, even if an admin activates another meanwhile.
+            using var lease = activeModel.Acquire();
             try
             {
+                if (lease is null)
+                    return ScreeningOutcome.Rejected(name, activeModel.Problem ?? ActiveModel.NoModel);
                 progress?.Report(new ScreeningProgress("grading"));
                 var clock = Stopwatch.StartNew();
-                var result = await Task.Run(() => grader.Grade(image, explain: true), cancellationToken);
+                var result = await Task.Run(() => lease.Grader.Grade(image, explain: true), cancellationToken);
                 byte[] overlay = HeatmapOverlay.RenderPng(image.Pixels, result.Explanation!.Raw);
                 double ms = clock.Elapsed.TotalMilliseconds;
-                return await SaveAsync(upload, image, result, overlay, ms, cancellationToken);
+                return await SaveAsync(upload, image, result, overlay, lease.Version, ms, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -111,7 +115,7 @@ public sealed class ScreeningService(
     }
 
     private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, GradingResult result, byte[] overlay,
-        double ms, CancellationToken token)
+        string modelVersion, double ms, CancellationToken token)
     {
         string hash = ImageStore.HashOf(upload.Bytes);
         await using var db = await dbFactory.CreateDbContextAsync(token);
@@ -126,7 +130,7 @@ public sealed class ScreeningService(
         };
         var prediction = new Prediction
         {
-            Case = screened, ModelVersion = activeModel.Version,
+            Case = screened, ModelVersion = modelVersion,
             P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
             Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
             ReferableRule = result.Referable.Rule, CamLayer = result.Explanation!.Layer, OverlayHash = overlayHash, DurationMs = ms,

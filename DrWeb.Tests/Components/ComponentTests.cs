@@ -1,0 +1,101 @@
+using Bunit;
+using DrWeb.Ml.Inference;
+using DrWeb.Server.Components.Pages.Admin;
+using DrWeb.Server.Components.Pages.Screening;
+using DrWeb.Server.Data;
+using DrWeb.Server.Hosting;
+using DrWeb.Server.Services;
+using DrWeb.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+
+namespace DrWeb.Tests.Components;
+
+/// <summary>bunit tests of single components, rendered without a server.</summary>
+public sealed class ComponentTests : IAsyncLifetime
+{
+    private readonly BunitContext _context = new();
+    private readonly TempFolder _data = new();
+
+    public ComponentTests()
+    {
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        _context.Services.AddMudServices();
+        _context.Services.AddSingleton(Options.Create(new DrWebOptions { DataFolder = _data.Path }));
+        _context.Services.AddSingleton<DataFolder>();
+        _context.Services.AddSingleton<ImageStore>();
+        _context.Services.AddSingleton<DisplayImages>();
+    }
+
+    private static ModelVersion Version(string name, double? auc, bool active) => new()
+    {
+        Name = name, Location = $"models/{name}", Source = ModelSource.Trained, Architecture = "densenet121", Head = "Paper", TrainablePolicy = "paper",
+        Preprocessing = "224 px, MeanStd", ReferableAuc = auc, Sensitivity = 0.5, Specificity = 0.75, Kappa = 0.25,
+        DataFingerprint = "abc123", TrainImages = 80, ValidationImages = 20, IsActive = active,
+    };
+
+    [Fact]
+    public void The_version_table_shows_metrics_marks_the_active_one_and_activates_the_clicked_one()
+    {
+        ModelVersion? clicked = null;
+        var versions = new[] { Version("first", 0.81234, active: true), Version("second", null, active: false), Version("third", 0.5, active: false) };
+        var table = _context.Render<ModelVersionTable>(p => p
+            .Add(x => x.Versions, versions)
+            .Add(x => x.OnActivate, (ModelVersion v) => clicked = v));
+
+        var aucs = table.FindAll("[data-testid=auc]").Select(e => e.TextContent.Trim()).ToList();
+        Assert.Equal(["0.812", "—", "0.500"], aucs);
+        Assert.Single(table.FindAll("[data-testid=active]"));
+        var buttons = table.FindAll("button[data-testid=activate]");
+        Assert.Equal(2, buttons.Count);
+
+        buttons[1].Click();
+        Assert.Same(versions[2], clicked);
+    }
+
+    [Fact]
+    public void A_busy_table_disables_activation()
+    {
+        var table = _context.Render<ModelVersionTable>(p => p
+            .Add(x => x.Versions, new[] { Version("only", 0.7, active: false) })
+            .Add(x => x.Busy, true));
+        Assert.True(table.Find("button[data-testid=activate]").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public void A_screening_result_shows_the_stored_probabilities_grade_and_referable_decision()
+    {
+        var store = _context.Services.GetRequiredService<ImageStore>();
+        string hash = store.Save(File.ReadAllBytes(SharedData.FundusDevImage()));
+        float[] p = [0.05f, 0.10f, 0.20f, 0.60f, 0.05f];
+        var screened = new Case { ImageHash = hash, FileName = "10007_left.jpeg", Format = "Jpeg", Width = 256, Height = 256, PatientId = "P-17", Eye = "left" };
+        var prediction = new Prediction
+        {
+            ModelVersion = "test-model", P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4], Grade = 3, Referable = true,
+            ReferableProbability = 0.85f, ReferableRule = "argmax grade >= 2", CamLayer = "layer4.2", OverlayHash = hash,
+        };
+
+        var card = _context.Render<ScreeningResult>(x => x.Add(c => c.Case, screened).Add(c => c.Prediction, prediction));
+
+        Assert.Contains($"Grade 3: {DrGrade.Name(3)}", card.Find("[data-testid=grade]").TextContent);
+        Assert.StartsWith("Referable", card.Find("[data-testid=referable]").TextContent.Trim());
+        Assert.Contains("0.850", card.Find("[data-testid=referable]").TextContent);
+        var rows = card.FindAll("[data-testid=probability] .prob-value").Select(e => e.TextContent).ToList();
+        Assert.Equal(p.Select(v => v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)), rows);
+        Assert.Contains("patient P-17", card.Markup);
+        Assert.Equal(2, card.FindAll("img.photo").Count);
+
+        card.Find("input[type=checkbox]").Change(false);
+        Assert.Single(card.FindAll("img.photo"));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // MudBlazor's services are only IAsyncDisposable.
+    public async Task DisposeAsync()
+    {
+        await _context.DisposeAsync();
+        _data.Dispose();
+    }
+}

@@ -70,6 +70,29 @@ public sealed class Grader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Explains several classes for one image in a single batched CAM pass, e.g. the predicted and the true grade of a
+    /// validation image ("why X rather than Y").
+    /// </summary>
+    public (GradeProbabilities Probabilities, IReadOnlyList<CamResult> Explanations) Explain(FundusImage image, IReadOnlyList<int> classes,
+        string? camLayer = null)
+    {
+        if (classes.Count == 0) throw new ArgumentException("Name at least one class to explain.", nameof(classes));
+        _gate.Wait();
+        try
+        {
+            using var scope = NewDisposeScope();
+            Tensor one = ModelInput.ToTensor(image, Preprocessing).unsqueeze(0).to(_device);
+            Tensor input = one.expand(classes.Count, -1, -1, -1).contiguous();
+            var cams = Cam.Compute(Model, input, camLayer, classes.ToArray());
+            return (GradeProbabilities.FromLogits(cams[0].Logits), cams);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public void Dispose()
     {
         Model.Dispose();

@@ -15,4 +15,35 @@ public static class ModelFactory
             _ => throw new ArgumentException(
                 $"Unknown architecture '{architecture}'. Available: {string.Join(", ", Architectures)}."),
         };
+
+    /// <summary>The input preparation an architecture's ImageNet weights expect.</summary>
+    public static Imaging.Preprocessing PreprocessingFor(FundusClassifier model) =>
+        model is ResNet18Onnx ? Imaging.Preprocessing.BgrMeanImage224 : Imaging.Preprocessing.ImageNet224;
+
+    /// <summary>
+    /// A model ready for fine-tuning: ResNet18 from its bundled ImageNet weights when no file is given, any other
+    /// architecture from a torchvision ImageNet checkpoint (its 1000-class classifier left out).
+    /// </summary>
+    /// <returns>The model, what its manifest should name as base weights when they are not stored with it, and a line for the log.</returns>
+    public static (FundusClassifier Model, string? BundledBase, string Description) CreateForFineTuning(
+        string architecture, HeadKind head, string? imagenetWeights)
+    {
+        string arch = architecture.Trim().ToLowerInvariant();
+        if (arch == "resnet18" && imagenetWeights is null)
+            return (ResNet18Onnx.Pretrained(head), "bundled:" + ResNet18Onnx.OnnxFileName, "ImageNet weights bundled with DrWeb");
+        if (imagenetWeights is null)
+            throw new ArgumentException($"{arch} needs ImageNet weights: import a checkpoint (e.g. torchvision's densenet121-a639ec97.pth) " +
+                                        "or pass --weights <file>. DrWeb never downloads weights; resnet18 trains from the bundled ones.");
+        var model = Create(arch, head);
+        try
+        {
+            var report = CheckpointImporter.Load(model, imagenetWeights, skipMismatchedClassifier: true);
+            return (model, null, $"{report.LoadedKeys} tensors from {Path.GetFileName(imagenetWeights)} ({report.RenamedLegacyKeys} legacy names renamed, head {(report.SkippedClassifierKeys.Count > 0 ? "replaced" : "loaded")})");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 }

@@ -51,6 +51,22 @@ public sealed record ModelManifest
     public double TrainingSeconds { get; init; }
     public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
 
+    /// <summary>The manifest of a model that <paramref name="result"/> just trained (the model holds the best epoch's weights).</summary>
+    public static ModelManifest ForTrainedModel(FundusClassifier model, Preprocessing preprocessing, TrainingOptions options,
+        Data.Dataset dataset, TrainingResult result, string? bundledBase, string? label)
+    {
+        var policy = model.TrainablePolicy;
+        return new ModelManifest
+        {
+            Architecture = model.Architecture, Head = model.Head, TrainablePolicy = policy.Name, TrainablePrefixes = policy.Prefixes,
+            Preprocessing = preprocessing, BaseWeights = bundledBase, Label = label, Training = options,
+            DataFolder = dataset.Folder, DataFingerprint = dataset.Fingerprint(), TrainImages = result.Split.Train.Count,
+            ValidationImages = result.Split.Validation.Count, ValidationIds = result.Split.Validation.Select(i => i.Id).ToList(),
+            Validation = result.BestValidation, History = result.History, BestEpoch = result.BestEpoch, Device = result.Device,
+            TrainingSeconds = result.Duration.TotalSeconds,
+        };
+    }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -19,9 +19,6 @@ internal static class ModelLoading
             throw new ArgumentException("Give either --model <model folder> or --weights <checkpoint>.");
         var built = ModelFactory.Create(arch, Heads.Parse(head));
         var report = CheckpointImporter.Load(built, weights);
-        return (built, PreprocessingFor(built), $"{arch} ({head} head), {report.LoadedKeys} tensors from {Path.GetFileName(weights)}");
+        return (built, ModelFactory.PreprocessingFor(built), $"{arch} ({head} head), {report.LoadedKeys} tensors from {Path.GetFileName(weights)}");
     }
-
-    public static Preprocessing PreprocessingFor(FundusClassifier model) =>
-        model is ResNet18Onnx ? Preprocessing.BgrMeanImage224 : Preprocessing.ImageNet224;
 }

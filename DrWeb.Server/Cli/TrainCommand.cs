@@ -105,29 +105,14 @@ internal static class TrainCommand
         output.WriteLine(dataset.Report.Summary());
         output.WriteLine($"grades 0-4: {string.Join(" / ", dataset.GradeCounts)}; {TorchRuntime.Describe()}");
 
-        var headKind = Heads.Parse(head);
-        FundusClassifier model;
-        string? baseWeights = null;
-        if (arch == "resnet18" && weights is null)
-        {
-            model = ResNet18Onnx.Pretrained(headKind);
-            baseWeights = "bundled:" + ResNet18Onnx.OnnxFileName;
-        }
-        else
-        {
-            model = ModelFactory.Create(arch, headKind);
-            if (weights is null)
-                throw new ArgumentException($"{arch} needs ImageNet weights: pass --weights <file> (e.g. torchvision's densenet121-a639ec97.pth). " +
-                                            "DrWeb never downloads weights; resnet18 trains from the bundled ones.");
-            var report = CheckpointImporter.Load(model, weights, skipMismatchedClassifier: true);
-            output.WriteLine($"base weights: {report.LoadedKeys} tensors from {Path.GetFileName(weights)} ({report.RenamedLegacyKeys} legacy names renamed, head {(report.SkippedClassifierKeys.Count > 0 ? "replaced" : "loaded")})");
-        }
-        if (trainedOnly && baseWeights is null)
+        if (trainedOnly && (arch != "resnet18" || weights is not null))
             throw new ArgumentException("--trained-only needs a bundled backbone (resnet18 without --weights).");
+        var (model, baseWeights, description) = ModelFactory.CreateForFineTuning(arch, Heads.Parse(head), weights);
+        output.WriteLine($"base weights: {description}");
 
         using var _ = model;
         Directory.CreateDirectory(outFolder);
-        var preprocessing = ModelLoading.PreprocessingFor(model);
+        var preprocessing = ModelFactory.PreprocessingFor(model);
         var trainer = new Trainer(model, preprocessing, options);
         TrainingResult result = null!;
         AnsiConsole.Progress()
@@ -160,16 +145,7 @@ internal static class TrainCommand
                 result = trainer.Run(dataset.Images, Path.Combine(outFolder, "checkpoint.bin"), resume, progress, token);
             });
 
-        var policy = model.TrainablePolicy;
-        var manifest = new ModelManifest
-        {
-            Architecture = model.Architecture, Head = model.Head, TrainablePolicy = policy.Name, TrainablePrefixes = policy.Prefixes,
-            Preprocessing = preprocessing, BaseWeights = baseWeights, Label = label, Training = options,
-            DataFolder = dataset.Folder, DataFingerprint = dataset.Fingerprint(), TrainImages = result.Split.Train.Count,
-            ValidationImages = result.Split.Validation.Count, ValidationIds = result.Split.Validation.Select(i => i.Id).ToList(),
-            Validation = result.BestValidation, History = result.History, BestEpoch = result.BestEpoch, Device = result.Device,
-            TrainingSeconds = result.Duration.TotalSeconds,
-        };
+        var manifest = ModelManifest.ForTrainedModel(model, preprocessing, options, dataset, result, baseWeights, label);
         ModelDirectory.Save(outFolder, model, manifest, trainedOnly);
         ModelEvaluator.Write(Path.Combine(outFolder, "validation"), result.BestValidation, result.BestValidationImages);
         output.WriteLine($"best epoch {result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}, {result.Duration:hh\\:mm\\:ss} on {result.Device}");

@@ -12,6 +12,13 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<BaseCheckpoint> BaseCheckpoints => Set<BaseCheckpoint>();
+    public DbSet<TrainingDataset> TrainingDatasets => Set<TrainingDataset>();
+    public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();
+    public DbSet<TrainingStepLoss> TrainingSteps => Set<TrainingStepLoss>();
+    public DbSet<TrainingEpochMetrics> TrainingEpochs => Set<TrainingEpochMetrics>();
+    public DbSet<TrainingSchedule> TrainingSchedules => Set<TrainingSchedule>();
+    public DbSet<ModelEvaluation> ModelEvaluations => Set<ModelEvaluation>();
+    public DbSet<EvaluationCase> EvaluationCases => Set<EvaluationCase>();
 
     /// <summary>
     /// SQLite cannot compare or order DateTimeOffset values, so DrWeb's own timestamps are stored as UTC ticks.
@@ -78,6 +85,65 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             b.Property(x => x.Location).HasMaxLength(500);
             b.Property(x => x.Sha256).HasMaxLength(64);
             b.Property(x => x.ImportedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<TrainingDataset>(d =>
+        {
+            d.Property(x => x.Name).HasMaxLength(100);
+            d.Property(x => x.Folder).HasMaxLength(500);
+            d.Property(x => x.Layout).HasMaxLength(64);
+            d.Property(x => x.GradeCounts).HasMaxLength(64);
+            d.Property(x => x.Fingerprint).HasMaxLength(64);
+            d.Property(x => x.RegisteredUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<TrainingRun>(r =>
+        {
+            r.HasOne(x => x.Dataset).WithMany().HasForeignKey(x => x.DatasetId).OnDelete(DeleteBehavior.Restrict);
+            r.HasMany(x => x.Steps).WithOne().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            r.HasMany(x => x.EpochMetrics).WithOne().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            r.HasIndex(x => x.CreatedUtc);
+            r.Property(x => x.Name).HasMaxLength(100);
+            r.Property(x => x.Architecture).HasMaxLength(32);
+            r.Property(x => x.Status).HasConversion<string>().HasMaxLength(16);
+            r.Property(x => x.Phase).HasMaxLength(200);
+            r.Property(x => x.Device).HasMaxLength(64);
+            r.Property(x => x.HangfireJobId).HasMaxLength(64);
+            r.Property(x => x.Error).HasMaxLength(2000);
+            r.Property(x => x.ErrorReference).HasMaxLength(16);
+            r.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+            r.Property(x => x.ScheduledForUtc).HasConversion(UtcTicks);
+            r.Property(x => x.StartedUtc).HasConversion(UtcTicks);
+            r.Property(x => x.FinishedUtc).HasConversion(UtcTicks);
+            r.Property(x => x.HeartbeatUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<TrainingStepLoss>(s => s.HasIndex(x => new { x.RunId, x.GlobalStep }));
+        builder.Entity<TrainingEpochMetrics>(e => e.HasIndex(x => new { x.RunId, x.Epoch }).IsUnique());
+        builder.Entity<TrainingSchedule>(s =>
+        {
+            s.Property(x => x.Name).HasMaxLength(100);
+            s.Property(x => x.Cron).HasMaxLength(100);
+            s.Ignore(x => x.RecurringJobId);
+            s.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<ModelEvaluation>(e =>
+        {
+            e.HasOne(x => x.ModelVersion).WithMany().HasForeignKey(x => x.ModelVersionId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Cases).WithOne(c => c.Evaluation).HasForeignKey(c => c.EvaluationId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.Name).HasMaxLength(200);
+            e.Property(x => x.DataFingerprint).HasMaxLength(64);
+            e.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<EvaluationCase>(c =>
+        {
+            c.HasIndex(x => new { x.EvaluationId, x.TrueGrade, x.PredictedGrade });
+            c.Property(x => x.ImageId).HasMaxLength(200);
+            c.Property(x => x.ImageHash).HasMaxLength(64);
+            c.Property(x => x.PatientId).HasMaxLength(64);
+            c.Property(x => x.Eye).HasMaxLength(8);
+            c.Property(x => x.HeatmapPredictedHash).HasMaxLength(64);
+            c.Property(x => x.HeatmapTrueHash).HasMaxLength(64);
+            c.Property(x => x.CamLayer).HasMaxLength(100);
+            c.Ignore(x => x.Probabilities);
+            c.Ignore(x => x.Correct);
         });
     }
 }

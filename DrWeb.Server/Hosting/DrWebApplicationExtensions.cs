@@ -32,6 +32,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<DisplayImages>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         AddAccounts(builder.Services);
+        builder.Services.AddDrWebJobs(builder.Configuration);
         return builder;
     }
 
@@ -52,6 +53,7 @@ public static class DrWebApplicationExtensions
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapAccountEndpoints();
         app.MapScreeningApi();
+        app.MapDrWebJobs();
         return app;
     }
 

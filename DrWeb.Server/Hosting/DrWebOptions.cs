@@ -20,6 +20,8 @@ public sealed class DrWebOptions
 
     public ScreeningOptions Screening { get; set; } = new();
 
+    public TrainingJobOptions Training { get; set; } = new();
+
     public string ResolveDataFolder() => Path.GetFullPath(DataFolder);
 }
 
@@ -36,4 +38,37 @@ public sealed class ScreeningOptions
 
     /// <summary>Largest model or checkpoint file an admin may upload to the registry (VGG16's ImageNet file is 528 MB).</summary>
     public long MaxModelUploadBytes { get; set; } = 1024L * 1024 * 1024;
+}
+
+public sealed class TrainingJobOptions
+{
+    /// <summary>
+    /// Folders under which admins may register dataset folders by path. Relative entries resolve against the data
+    /// folder; <c>datasets</c> (inside it) is always allowed and is where uploaded zips are unpacked.
+    /// </summary>
+    public List<string> DatasetRoots { get; set; } = [];
+
+    /// <summary>Largest dataset zip accepted.</summary>
+    public long MaxZipBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>Most entries a dataset zip may have.</summary>
+    public int MaxZipEntries { get; set; } = 100_000;
+
+    /// <summary>Most bytes a dataset zip may unpack to (a zip bomb is stopped here).</summary>
+    public long MaxZipUncompressedBytes { get; set; } = 8L * 1024 * 1024 * 1024;
+
+    /// <summary>Largest compression ratio allowed for one entry; images barely compress, so a high ratio is a bomb.</summary>
+    public int MaxEntryCompressionRatio { get; set; } = 100;
+
+    /// <summary>Serve the training queue in this process. Off for a web node that should only schedule.</summary>
+    public bool RunJobs { get; set; } = true;
+
+    /// <summary>How often Hangfire looks for queued jobs.</summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// After this long, a job fetched by a process that has died is handed out again (the SQLite storage has no
+    /// heartbeat, so this is how a crashed run comes back). One worker per server means a live run is never fetched twice by its own server.
+    /// </summary>
+    public TimeSpan RequeueAbandonedAfter { get; set; } = TimeSpan.FromMinutes(2);
 }

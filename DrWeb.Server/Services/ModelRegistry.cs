@@ -301,6 +301,13 @@ public sealed partial class ModelRegistry(
         };
     }
 
+    /// <summary>A model folder name derived from <paramref name="name"/> that no version or folder uses yet.</summary>
+    public string UniqueModelName(string name)
+    {
+        using var db = dbFactory.CreateDbContext();
+        return UniqueName(db, Slug(name));
+    }
+
     private string UniqueName(DrWebDbContext db, string name)
     {
         string candidate = name;

@@ -222,6 +222,130 @@ namespace DrWeb.Server.Data.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Data.EvaluationCase", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CamLayer")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("EvaluationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Eye")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("HeatmapPredictedHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("HeatmapTrueHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ImageHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ImageId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<float>("P0")
+                        .HasColumnType("REAL");
+
+                    b.Property<float>("P1")
+                        .HasColumnType("REAL");
+
+                    b.Property<float>("P2")
+                        .HasColumnType("REAL");
+
+                    b.Property<float>("P3")
+                        .HasColumnType("REAL");
+
+                    b.Property<float>("P4")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("PatientId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("PredictedGrade")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TrueGrade")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EvaluationId", "TrueGrade", "PredictedGrade");
+
+                    b.ToTable("EvaluationCases");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Accuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DataFingerprint")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Images")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Kappa")
+                        .HasColumnType("REAL");
+
+                    b.Property<Guid>("ModelVersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("ReferableAuc")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("ReportJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Sensitivity")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Specificity")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ModelVersionId");
+
+                    b.ToTable("ModelEvaluations");
+                });
+
             modelBuilder.Entity("DrWeb.Server.Data.ModelVersion", b =>
                 {
                     b.Property<Guid>("Id")
@@ -309,6 +433,9 @@ namespace DrWeb.Server.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("TrainingRunId")
+                        .HasColumnType("TEXT");
+
                     b.Property<double>("TrainingSeconds")
                         .HasColumnType("REAL");
 
@@ -385,6 +512,282 @@ namespace DrWeb.Server.Data.Migrations
                     b.HasIndex("Grade");
 
                     b.ToTable("Predictions");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingDataset", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Fingerprint")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Folder")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GradeCounts")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Images")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Layout")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("RegisteredUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Report")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Uploaded")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("TrainingDatasets");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingEpochMetrics", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Accuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Improved")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Kappa")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ReferableAuc")
+                        .HasColumnType("REAL");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Seconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Sensitivity")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Specificity")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("TrainLoss")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("ValidationLoss")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Epoch")
+                        .IsUnique();
+
+                    b.ToTable("TrainingEpochs");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Architecture")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("BaseCheckpointId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("BestEpoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("BestKappa")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("BestReferableAuc")
+                        .HasColumnType("REAL");
+
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Device")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Epochs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ErrorReference")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("EtaSeconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<long?>("FinishedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("HangfireJobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("HeartbeatUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("ModelVersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Phase")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestedBy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ResumedAfterEpoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("ScheduleId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ScheduledForUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SettingsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("StartedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("StepsPerEpoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("TrainingSeconds")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedUtc");
+
+                    b.HasIndex("DatasetId");
+
+                    b.ToTable("TrainingRuns");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingSchedule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CreatedBy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Cron")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SettingsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("TrainingSchedules");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingStepLoss", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("GlobalStep")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Loss")
+                        .HasColumnType("REAL");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "GlobalStep");
+
+                    b.ToTable("TrainingSteps");
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
@@ -526,6 +929,28 @@ namespace DrWeb.Server.Data.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Data.EvaluationCase", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.ModelEvaluation", "Evaluation")
+                        .WithMany("Cases")
+                        .HasForeignKey("EvaluationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Evaluation");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.ModelVersion", "ModelVersion")
+                        .WithMany()
+                        .HasForeignKey("ModelVersionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("ModelVersion");
+                });
+
             modelBuilder.Entity("DrWeb.Server.Data.Prediction", b =>
                 {
                     b.HasOne("DrWeb.Server.Data.Case", "Case")
@@ -535,6 +960,35 @@ namespace DrWeb.Server.Data.Migrations
                         .IsRequired();
 
                     b.Navigation("Case");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingEpochMetrics", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.TrainingRun", null)
+                        .WithMany("EpochMetrics")
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingRun", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.TrainingDataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.Navigation("Dataset");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingStepLoss", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.TrainingRun", null)
+                        .WithMany("Steps")
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<string>", b =>
@@ -591,6 +1045,18 @@ namespace DrWeb.Server.Data.Migrations
             modelBuilder.Entity("DrWeb.Server.Data.Case", b =>
                 {
                     b.Navigation("Predictions");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>
+                {
+                    b.Navigation("Cases");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.TrainingRun", b =>
+                {
+                    b.Navigation("EpochMetrics");
+
+                    b.Navigation("Steps");
                 });
 #pragma warning restore 612, 618
         }

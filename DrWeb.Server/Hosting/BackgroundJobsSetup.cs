@@ -1,0 +1,71 @@
+using DrWeb.Server.Jobs;
+using DrWeb.Server.Services;
+using Hangfire;
+using Hangfire.Dashboard;
+using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Options;
+
+namespace DrWeb.Server.Hosting;
+
+/// <summary>
+/// Hangfire with persistent SQLite storage in the data folder, one worker serving the training queue (one model
+/// trains at a time and screening keeps the other core), and the dashboard for admins.
+/// </summary>
+public static class BackgroundJobsSetup
+{
+    public const string DashboardPath = "/hangfire";
+
+    public static IServiceCollection AddDrWebJobs(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<TrainingCancellation>();
+        services.AddSingleton<TrainingDatasets>();
+        services.AddSingleton<TrainingRuns>();
+        services.AddTransient<TrainingJob>();
+        services.AddHangfire((sp, config) =>
+        {
+            var options = sp.GetRequiredService<IOptions<DrWebOptions>>().Value.Training;
+            string database = Path.Combine(sp.GetRequiredService<DataFolder>().Root, "hangfire.db");
+            config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings()
+                .UseSQLiteStorage(database, new SQLiteStorageOptions
+                {
+                    QueuePollInterval = options.QueuePollInterval,
+                    InvisibilityTimeout = options.RequeueAbandonedAfter,
+                });
+        });
+        if (configuration.GetValue($"{DrWebOptions.Section}:Training:RunJobs", true))
+        {
+            services.AddHangfireServer((sp, server) =>
+            {
+                server.ServerName = $"drweb-{Environment.MachineName}-{Environment.ProcessId}";
+                server.Queues = [TrainingJob.Queue, TrainingJob.SchedulingQueue];
+                server.WorkerCount = 1;
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                server.CancellationCheckInterval = TimeSpan.FromSeconds(1);
+                server.ShutdownTimeout = TimeSpan.FromSeconds(30);
+            });
+        }
+        return services;
+    }
+
+    public static WebApplication MapDrWebJobs(this WebApplication app)
+    {
+        app.MapHangfireDashboard(DashboardPath, new DashboardOptions
+        {
+            Authorization = [new AdminDashboardAuthorization()],
+            AppPath = "/training",
+            DashboardTitle = "DrWeb jobs",
+        });
+        return app;
+    }
+}
+
+/// <summary>
+/// Lets only signed-in admins into the Hangfire dashboard. (Hangfire's default admits local requests only, which is
+/// both too open on a shared host and too closed behind a proxy.)
+/// </summary>
+public sealed class AdminDashboardAuthorization : IDashboardAuthorizationFilter
+{
+    public bool Authorize(DashboardContext context) => context.GetHttpContext().User.IsInRole(AccountSetup.Admin);
+}

@@ -1,0 +1,67 @@
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Explain;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Inference;
+using DrWeb.Server.Data;
+using DrWeb.Server.Services;
+
+namespace DrWeb.Server.Jobs;
+
+/// <summary>
+/// Turns a run's validation predictions into gallery rows: each photograph copied into the image store, and Grad-CAM
+/// overlays for the predicted and for the true grade, so an educator can ask "why X rather than Y".
+/// </summary>
+public static class ValidationGallery
+{
+    public static List<EvaluationCase> Build(Grader grader, Dataset dataset, IReadOnlyList<EvaluatedImage> evaluated, ImageStore store,
+        Action<int, int>? progress, CancellationToken token)
+    {
+        var byId = dataset.Images.ToDictionary(i => i.Id);
+        var decoder = new ImageDecoder(new ImageDecodeOptions());
+        var cases = new List<EvaluationCase>(evaluated.Count);
+        foreach (var e in evaluated)
+        {
+            token.ThrowIfCancellationRequested();
+            var source = byId[e.Image];
+            byte[] bytes = File.ReadAllBytes(source.Path);
+            using var image = decoder.Decode(bytes, Path.GetFileName(source.Path));
+            int[] classes = e.PredictedGrade == e.TrueGrade ? [e.PredictedGrade] : [e.PredictedGrade, e.TrueGrade];
+            var (_, cams) = grader.Explain(image, classes);
+            string predicted = store.Save(HeatmapOverlay.RenderPng(image.Pixels, cams[0].Raw));
+            string truth = cams.Count > 1 ? store.Save(HeatmapOverlay.RenderPng(image.Pixels, cams[1].Raw)) : predicted;
+            var p = e.Probabilities;
+            cases.Add(new EvaluationCase
+            {
+                ImageId = e.Image, ImageHash = store.Save(bytes), PatientId = source.PatientId, Eye = EyeOf(e.Image),
+                TrueGrade = e.TrueGrade, PredictedGrade = e.PredictedGrade, P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
+                HeatmapPredictedHash = predicted, HeatmapTrueHash = truth, CamLayer = cams[0].Layer,
+            });
+            progress?.Invoke(cases.Count, evaluated.Count);
+        }
+        return cases;
+    }
+
+    private static string? EyeOf(string imageId) =>
+        imageId.EndsWith("_left", StringComparison.OrdinalIgnoreCase) ? "left"
+        : imageId.EndsWith("_right", StringComparison.OrdinalIgnoreCase) ? "right" : null;
+
+    /// <summary>An evaluation row from a report, for the model version it measures.</summary>
+    public static ModelEvaluation Evaluation(Guid versionId, Guid runId, string name, IReadOnlyList<EvaluatedImage> images, EvaluationReport report) => new()
+    {
+        ModelVersionId = versionId, RunId = runId, Name = name, Images = images.Count,
+        DataFingerprint = Fingerprint(images),
+        ReportJson = System.Text.Json.JsonSerializer.Serialize(report, Ml.Models.ModelManifest.Json),
+        ReferableAuc = double.IsFinite(report.Referable.RocAuc) ? report.Referable.RocAuc : null,
+        Sensitivity = report.Referable.Sensitivity.Value, Specificity = report.Referable.Specificity.Value,
+        Accuracy = report.Accuracy.Value, Kappa = report.QuadraticWeightedKappa,
+    };
+
+    /// <summary>Which images with which true grades: two evaluations with the same fingerprint measured the same data.</summary>
+    public static string Fingerprint(IReadOnlyList<EvaluatedImage> images)
+    {
+        var lines = images.Select(i => $"{i.Image},{i.TrueGrade}").Order(StringComparer.Ordinal);
+        byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines)));
+        return Convert.ToHexString(hash)[..16].ToLowerInvariant();
+    }
+}

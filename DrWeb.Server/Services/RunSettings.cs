@@ -1,0 +1,54 @@
+using System.Text.Json;
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Models;
+using DrWeb.Ml.Training;
+
+namespace DrWeb.Server.Services;
+
+/// <summary>What an admin chose for a training run. The defaults are the study's.</summary>
+public sealed record RunSettings
+{
+    public Guid DatasetId { get; init; }
+    public string Architecture { get; init; } = "resnet18";
+
+    /// <summary>An imported ImageNet checkpoint; null for ResNet18's bundled weights.</summary>
+    public Guid? BaseCheckpointId { get; init; }
+
+    public HeadKind Head { get; init; } = HeadKind.Paper;
+    public TrainingOptions Options { get; init; } = new();
+
+    /// <summary>Shown wherever the resulting model is used.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>Every problem with these settings, in words; empty when they can be run.</summary>
+    public List<string> Problems()
+    {
+        var problems = new List<string>();
+        if (DatasetId == Guid.Empty) problems.Add("Choose a dataset.");
+        if (!ModelFactory.Architectures.Contains(Architecture))
+            problems.Add($"Architecture must be one of {string.Join(", ", ModelFactory.Architectures)}.");
+        else if (Architecture != "resnet18" && BaseCheckpointId is null)
+            problems.Add($"{Architecture} needs ImageNet base weights: import its torchvision checkpoint on the Models page first.");
+        try
+        {
+            Options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            problems.Add(e.Message);
+        }
+        if (Options.Epochs > 500) problems.Add("Epochs must be at most 500.");
+        if (Options.BatchSize > 256) problems.Add("Batch size must be at most 256.");
+        if (Options.Sampler == SamplerKind.Weighted && Options.SamplerWeights.Sum() <= 0)
+            problems.Add("The sampler weights must not all be zero.");
+        if (Label is { Length: > 200 }) problems.Add("The label must be at most 200 characters.");
+        return problems;
+    }
+
+    public static readonly JsonSerializerOptions Json = new(Ml.Models.ModelManifest.Json) { WriteIndented = false };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunSettings FromJson(string json) =>
+        JsonSerializer.Deserialize<RunSettings>(json, Json) ?? throw new InvalidDataException("Empty run settings.");
+}

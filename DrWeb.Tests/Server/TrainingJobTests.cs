@@ -1,0 +1,182 @@
+using DrWeb.Ml.Training;
+using DrWeb.Server.Data;
+using DrWeb.Server.Services;
+using DrWeb.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DrWeb.Tests.Server;
+
+/// <summary>A real app host with a few dozen fundus-dev images registered as a dataset.</summary>
+public sealed class TrainingHost : IDisposable
+{
+    public TinyFundusSet Images { get; } = new(perGrade: 10);
+    public DrWebFactory Factory { get; } = new();
+
+    public TrainingHost()
+    {
+        Factory.Settings["DrWeb:Training:DatasetRoots:0"] = Path.GetDirectoryName(Images.Folder);
+        _ = Factory.Server;
+        var registered = Datasets.RegisterFolderAsync(Images.Folder, "tiny").GetAwaiter().GetResult();
+        if (!registered.Succeeded) throw new InvalidOperationException(registered.Message + registered.Report);
+        Dataset = registered.Dataset!;
+    }
+
+    public TrainingDataset Dataset { get; }
+    public TrainingRuns Runs => Factory.Services.GetRequiredService<TrainingRuns>();
+    public TrainingDatasets Datasets => Factory.Services.GetRequiredService<TrainingDatasets>();
+    public ModelRegistry Registry => Factory.Services.GetRequiredService<ModelRegistry>();
+    public ImageStore Store => Factory.Services.GetRequiredService<ImageStore>();
+
+    public RunSettings Tiny(int epochs = 1) => new()
+    {
+        DatasetId = Dataset.Id, Architecture = "resnet18",
+        Options = new TrainingOptions { Epochs = epochs, BatchSize = 8, Trainable = "head", Seed = 7 },
+    };
+
+    public async Task<DrWebDbContext> DbAsync() =>
+        await Factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync();
+
+    /// <summary>Polls the run's row (as the page does) until it ends.</summary>
+    public async Task<TrainingRun> WaitForEndAsync(Guid runId, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromMinutes(4));
+        while (DateTime.UtcNow < deadline)
+        {
+            var run = await Runs.GetAsync(runId);
+            if (run!.Status is TrainingRunStatus.Succeeded or TrainingRunStatus.Failed or TrainingRunStatus.Cancelled) return run;
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"Run {runId} did not end in time: {(await Runs.GetAsync(runId))!.Phase}");
+    }
+
+    public async Task<TrainingRun> WaitUntilAsync(Guid runId, Func<TrainingRun, bool> condition, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromMinutes(2));
+        while (DateTime.UtcNow < deadline)
+        {
+            var run = await Runs.GetAsync(runId);
+            if (condition(run!)) return run!;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"Run {runId} did not reach the expected state: {(await Runs.GetAsync(runId))!.Phase}");
+    }
+
+    public void Dispose()
+    {
+        Factory.Dispose();
+        Images.Dispose();
+    }
+}
+
+[Trait("Category", "RealDataTraining")]
+public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
+{
+    [Fact]
+    public async Task A_tiny_real_run_through_hangfire_succeeds_registers_a_model_and_stores_gallery_cases()
+    {
+        var outcome = await host.Runs.StartAsync(host.Tiny(), "tiny-run", new RunTiming.Now(), "admin@drweb.test");
+        Assert.True(outcome.Succeeded, string.Join(" ", outcome.Problems));
+
+        var run = await host.WaitForEndAsync(outcome.Run!.Id);
+
+        Assert.True(run.Status == TrainingRunStatus.Succeeded, $"{run.Status}: {run.Error} {run.Phase}");
+        Assert.Equal("cpu", run.Device);
+        Assert.Equal(1, run.Attempts);
+        Assert.NotEmpty(run.Steps);
+        Assert.Equal(run.Steps.Select(s => s.GlobalStep), Enumerable.Range(1, run.Steps.Count));
+        Assert.Single(run.EpochMetrics);
+        Assert.True(run.FinishedUtc >= run.StartedUtc);
+
+        var version = (await host.Registry.ListAsync()).Single(v => v.Id == run.ModelVersionId);
+        Assert.Equal(ModelSource.Trained, version.Source);
+        Assert.Equal(host.Dataset.Fingerprint, version.DataFingerprint);
+        Assert.False(version.IsActive);
+        Assert.True(DrWeb.Ml.Models.ModelDirectory.IsModelDirectory(host.Registry.Resolve(version)));
+
+        await using var db = await host.DbAsync();
+        var evaluation = await db.ModelEvaluations.Include(e => e.Cases).SingleAsync(e => e.ModelVersionId == version.Id);
+        Assert.Equal(version.ValidationImages, evaluation.Cases.Count);
+        Assert.Equal(evaluation.Cases.Count(c => c.Correct) / (double)evaluation.Cases.Count, evaluation.Accuracy, 9);
+        foreach (var c in evaluation.Cases)
+        {
+            Assert.True(host.Store.Contains(c.ImageHash) && host.Store.Contains(c.HeatmapPredictedHash) && host.Store.Contains(c.HeatmapTrueHash));
+            Assert.Equal(c.Correct, c.HeatmapPredictedHash == c.HeatmapTrueHash);
+            Assert.Equal(1f, c.Probabilities.Sum(), 3);
+            Assert.Equal(Array.IndexOf(c.Probabilities, c.Probabilities.Max()), c.PredictedGrade);
+        }
+        // The starter was active, so it was measured on the same images for "activate if better".
+        var incumbent = await db.ModelEvaluations.SingleAsync(e => e.RunId == run.Id && e.ModelVersionId != version.Id);
+        Assert.Equal(evaluation.DataFingerprint, incumbent.DataFingerprint);
+
+        var decision = await host.Runs.ActivateIfBetterAsync(run.Id);
+        bool better = (evaluation.ReferableAuc ?? double.MinValue) > (incumbent.ReferableAuc ?? double.MinValue)
+                      || (evaluation.ReferableAuc == incumbent.ReferableAuc && evaluation.Kappa > incumbent.Kappa);
+        Assert.Equal(better, decision.Succeeded);
+        Assert.Equal(better, (await host.Registry.ListAsync()).Single(v => v.Id == version.Id).IsActive);
+        var starter = (await host.Registry.ListAsync()).Single(v => v.Source == ModelSource.Starter);
+        await host.Registry.ActivateAsync(starter.Id);
+    }
+
+    [Fact]
+    public async Task Invalid_settings_are_refused_with_every_reason()
+    {
+        var bad = host.Tiny() with { Architecture = "densenet121", Options = new TrainingOptions { Epochs = 0, LearningRate = -1, SamplerWeights = [1, 2] } };
+        var outcome = await host.Runs.StartAsync(bad, null, new RunTiming.Now(), null);
+        Assert.False(outcome.Succeeded);
+        string all = string.Join(" ", outcome.Problems);
+        Assert.Contains("densenet121 needs ImageNet base weights", all);
+        Assert.Contains("epochs must be at least 1", all);
+        Assert.Contains("learning rate", all);
+        Assert.Contains("sampler weights", all);
+
+        var past = await host.Runs.StartAsync(host.Tiny(), null, new RunTiming.At(DateTimeOffset.UtcNow.AddHours(-1)), null);
+        Assert.Contains("in the past", string.Join(" ", past.Problems));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_job_stops_it_and_registers_nothing()
+    {
+        int versionsBefore = (await host.Registry.ListAsync()).Count;
+        var outcome = await host.Runs.StartAsync(host.Tiny(epochs: 20), "to-cancel", new RunTiming.Now(), null);
+        var id = outcome.Run!.Id;
+        await host.WaitUntilAsync(id, r => r.Status == TrainingRunStatus.Running && r.Steps.Count > 0);
+
+        string message = await host.Runs.CancelAsync(id);
+        var run = await host.WaitForEndAsync(id, TimeSpan.FromSeconds(60));
+
+        Assert.Contains("stops after the current batch", message);
+        Assert.Equal(TrainingRunStatus.Cancelled, run.Status);
+        Assert.Null(run.ModelVersionId);
+        Assert.True(run.EpochMetrics.Count < 20);
+        Assert.Equal(versionsBefore, (await host.Registry.ListAsync()).Count);
+        Assert.DoesNotContain(Directory.GetDirectories(host.Registry.ModelsFolder), d => d.Contains(".building-"));
+    }
+
+    [Fact]
+    public async Task A_run_whose_dataset_folder_was_deleted_fails_with_a_readable_reason()
+    {
+        using var copy = new TempFolder();
+        foreach (string file in Directory.GetFiles(host.Images.Folder, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(copy.Path, "doomed", Path.GetRelativePath(host.Images.Folder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        // Registered through the upload folder root: copy into it.
+        string inside = Path.Combine(host.Datasets.UploadFolder, "doomed");
+        Directory.Move(Path.Combine(copy.Path, "doomed"), inside);
+        var registered = await host.Datasets.RegisterFolderAsync(inside, "doomed");
+        Assert.True(registered.Succeeded, registered.Message);
+        var settings = host.Tiny() with { DatasetId = registered.Dataset!.Id };
+        var scheduled = await host.Runs.StartAsync(settings, "orphan", new RunTiming.At(DateTimeOffset.UtcNow.AddSeconds(3)), null);
+        Assert.True(scheduled.Succeeded);
+        Directory.Delete(inside, recursive: true);
+
+        var run = await host.WaitForEndAsync(scheduled.Run!.Id);
+
+        Assert.Equal(TrainingRunStatus.Failed, run.Status);
+        Assert.Contains("no longer exists", run.Error);
+        Assert.NotNull(run.ErrorReference);
+    }
+}

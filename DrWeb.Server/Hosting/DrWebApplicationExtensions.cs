@@ -33,6 +33,11 @@ public static class DrWebApplicationExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         AddAccounts(builder.Services);
         builder.Services.AddDrWebJobs(builder.Configuration);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.NumberHandling |= System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         return builder;
     }
 
@@ -53,6 +58,7 @@ public static class DrWebApplicationExtensions
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapAccountEndpoints();
         app.MapScreeningApi();
+        app.MapTrainingApi();
         app.MapDrWebJobs();
         return app;
     }
@@ -109,6 +115,7 @@ public static class DrWebApplicationExtensions
             .AddSignInManager()
             .AddDefaultTokenProviders();
         services.AddAuthorization(ScreeningApi.AddScreeningApiPolicy);
+        services.AddAuthorization(TrainingApi.AddTrainingApiPolicy);
         services.AddScoped<AccountSetup>();
         services.AddScoped<UserAdministration>();
         // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.

@@ -32,8 +32,11 @@ public sealed class TrainingJob(
     /// <summary>One training at a time in a process, whatever the worker count: two would only split the same cores.</summary>
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
 
-    /// <summary>A run whose heartbeat is younger than this is being trained by a live process.</summary>
-    private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>A training process writes its run's heartbeat this often, whatever phase it is in.</summary>
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(3);
+
+    /// <summary>A heartbeat that has not moved for this long belongs to a process that died.</summary>
+    private static readonly TimeSpan HeartbeatStale = TimeSpan.FromSeconds(10);
 
     [Queue(Queue)]
     [AutomaticRetry(Attempts = 0)]
@@ -66,7 +69,7 @@ public sealed class TrainingJob(
             Finish(db, run, TrainingRunStatus.Cancelled, "cancelled before it started");
             return;
         }
-        if (run.Status == TrainingRunStatus.Running && run.HeartbeatUtc > DateTimeOffset.UtcNow - HeartbeatTimeout)
+        if (run.Status == TrainingRunStatus.Running && IsAlive(db, run, hangfireToken))
         {
             logger.LogWarning("Training run {RunId} is being trained by another live process; this copy of the job stops", runId);
             return;
@@ -83,9 +86,10 @@ public sealed class TrainingJob(
         run.StartedUtc ??= DateTimeOffset.UtcNow;
         run.HeartbeatUtc = DateTimeOffset.UtcNow;
         run.Device = TorchRuntime.IsInitialized ? TorchRuntime.Device.type.ToString().ToLowerInvariant() : null;
-        run.Phase = "preparing";
+        run.Phase = run.Attempts > 1 ? "restarting after an interruption" : "preparing";
         run.Error = null;
         db.SaveChanges();
+        using var heartbeat = new Timer(_ => Beat(runId), null, HeartbeatInterval, HeartbeatInterval);
         try
         {
             Train(db, run, runFolder, staging, userCancel, token);
@@ -231,6 +235,37 @@ public sealed class TrainingJob(
         var outcome = await runs.StartFromScheduleAsync(scheduleId);
         if (outcome.Problems.Count > 0)
             logger.LogWarning("Scheduled training {ScheduleId} was not started: {Problems}", scheduleId, string.Join(" ", outcome.Problems));
+    }
+
+    private void Beat(Guid runId)
+    {
+        try
+        {
+            using var db = dbFactory.CreateDbContext();
+            var now = DateTimeOffset.UtcNow;
+            db.TrainingRuns.Where(r => r.Id == runId && r.Status == TrainingRunStatus.Running).ExecuteUpdate(s => s.SetProperty(r => r.HeartbeatUtc, now));
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ObjectDisposedException)
+        {
+            logger.LogWarning(e, "Heartbeat of training run {RunId} not written", runId);
+        }
+    }
+
+    /// <summary>
+    /// Whether another process is training this run: its heartbeat moves. After a crash the row still says Running
+    /// with a recent heartbeat, so a fresh one is watched until it is stale before the run is taken over.
+    /// </summary>
+    private bool IsAlive(DrWebDbContext db, TrainingRun run, CancellationToken token)
+    {
+        var seen = run.HeartbeatUtc;
+        while (seen is { } beat && DateTimeOffset.UtcNow - beat < HeartbeatStale)
+        {
+            token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+            token.ThrowIfCancellationRequested();
+            var now = db.TrainingRuns.AsNoTracking().Where(r => r.Id == run.Id).Select(r => r.HeartbeatUtc).FirstOrDefault();
+            if (now != seen) return true;
+        }
+        return false;
     }
 
     private bool CancelledByAdmin(DrWebDbContext db, TrainingRun run)

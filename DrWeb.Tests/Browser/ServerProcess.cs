@@ -9,19 +9,24 @@ namespace DrWeb.Tests.Browser;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly TempFolder _data = new();
+    private readonly TempFolder? _ownedData;
 
-    private ServerProcess(Process process, string url)
+    private ServerProcess(Process process, string url, string dataFolder, TempFolder? ownedData)
     {
         _process = process;
         Url = url;
+        DataFolder = dataFolder;
+        _ownedData = ownedData;
     }
 
     public string Url { get; }
+    public string DataFolder { get; }
 
     public const string AdminEmail = "admin@drweb.test", AdminPassword = "browser-test-password";
 
-    public static async Task<ServerProcess> StartAsync()
+    /// <param name="dataFolder">A data folder to use (and keep); null for a temporary one removed on dispose.</param>
+    /// <param name="environment">Extra settings, e.g. <c>DrWeb__Training__RequeueAbandonedAfter</c>.</param>
+    public static async Task<ServerProcess> StartAsync(string? dataFolder = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         // Run the server from its own build output, where its static web assets manifest lives.
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // bin/<Configuration>/net10.0/linux-x64
@@ -29,23 +34,25 @@ public sealed class ServerProcess : IAsyncDisposable
         if (!File.Exists(dll)) throw new FileNotFoundException($"Build DrWeb.Server first; expected {dll}.");
         int port = FreePort();
         string url = $"http://127.0.0.1:{port}";
-        var data = new TempFolder();
+        var owned = dataFolder is null ? new TempFolder() : null;
+        string data = dataFolder ?? owned!.Path;
         var start = new ProcessStartInfo("dotnet", [dll, "--urls", url])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = data.Path,
+            WorkingDirectory = data,
         };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        start.Environment["DrWeb__DataFolder"] = data.Path;
+        start.Environment["DrWeb__DataFolder"] = data;
         start.Environment["DrWeb__Admin__Email"] = AdminEmail;
         start.Environment["DrWeb__Admin__Password"] = AdminPassword;
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, url);
+        var server = new ServerProcess(process, url, data, owned);
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
@@ -69,6 +76,14 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>SIGKILL, as a crash or an out-of-memory kill would: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -77,6 +92,6 @@ public sealed class ServerProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        _data.Dispose();
+        _ownedData?.Dispose();
     }
 }

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using DrWeb.Server.Data;
+using DrWeb.Server.Services;
+using DrWeb.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DrWeb.Tests.Server;
+
+/// <summary>Who may reach the training pages, the job dashboard and the training API.</summary>
+public class TrainingPagesTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
+{
+    [Theory]
+    [InlineData("/training", "Recurring runs")]
+    [InlineData("/training/new", "the study's settings")]
+    [InlineData("/training/compare", "Select two or more runs")]
+    public async Task Admins_see_the_training_pages(string path, string expected)
+    {
+        using var admin = await factory.SignedInClientAsync();
+        string html = await admin.GetStringAsync(path);
+        Assert.Contains(expected, html);
+    }
+
+    [Theory]
+    [InlineData("/training")]
+    [InlineData("/training/new")]
+    [InlineData("/hangfire")]
+    public async Task Doctors_and_educators_get_403_on_training_and_the_dashboard(string path)
+    {
+        foreach (string role in new[] { AccountSetup.Doctor, AccountSetup.Educator })
+        {
+            using var client = await factory.SignedInClientAsync(role);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync(path)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task The_dashboard_opens_for_admins_and_not_for_anonymous_visitors()
+    {
+        using var admin = await factory.SignedInClientAsync();
+        var page = await admin.GetAsync("/hangfire");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("DrWeb jobs", await page.Content.ReadAsStringAsync());
+        // The queue this server serves is listed.
+        Assert.Contains("training", await admin.GetStringAsync("/hangfire/servers"));
+
+        using var anonymous = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/hangfire")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_training_api_takes_admin_tokens_only_and_explains_refusals()
+    {
+        _ = factory.Server;
+        using var scope = factory.Services.CreateScope();
+        var accounts = scope.ServiceProvider.GetRequiredService<AccountSetup>();
+        await accounts.CreateAsync("api-doctor@drweb.test", DrWebFactory.Password, AccountSetup.Doctor);
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWebUser>>();
+        var tokens = factory.Services.GetRequiredService<ApiTokenService>();
+        var (_, doctorSecret) = await tokens.IssueAsync((await users.FindByEmailAsync("api-doctor@drweb.test"))!.Id, "t");
+        var (_, adminSecret) = await tokens.IssueAsync((await users.FindByEmailAsync(DrWebFactory.AdminEmail))!.Id, "t");
+
+        using var doctor = factory.CreateClient();
+        doctor.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", doctorSecret);
+        Assert.Equal(HttpStatusCode.Forbidden, (await doctor.PostAsJsonAsync("/api/datasets", new { path = "/tmp" })).StatusCode);
+
+        using var admin = factory.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminSecret);
+        var outside = await admin.PostAsJsonAsync("/api/datasets", new { path = "/etc" });
+        Assert.Equal((HttpStatusCode)422, outside.StatusCode);
+        Assert.Contains("outside the folders datasets may come from", await outside.Content.ReadAsStringAsync());
+
+        var run = await admin.PostAsJsonAsync("/api/training-runs", new { settings = new { datasetId = Guid.NewGuid(), architecture = "vgg16" } });
+        Assert.Equal((HttpStatusCode)422, run.StatusCode);
+        string detail = await run.Content.ReadAsStringAsync();
+        Assert.Contains("no longer registered", detail);
+        Assert.Contains("vgg16 needs ImageNet base weights", detail);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/training-runs/{Guid.NewGuid()}")).StatusCode);
+    }
+}

@@ -200,9 +200,15 @@ public static class DatasetReader
     {
         try
         {
-            var info = Image.Identify(file);
+            var info = Image.Identify(file, out var format);
             why = info is null ? "not an image." : "";
-            return info is not null && info.Width > 0 && info.Height > 0;
+            if (info is null || info.Width <= 0 || info.Height <= 0) return false;
+            if (format is not null && Imaging.ImageDecoder.LooksTruncated(format, file))
+            {
+                why = $"is cut off: the {format.Name} data ends before the image does.";
+                return false;
+            }
+            return true;
         }
         catch (Exception e) when (e is ImageFormatException or NotSupportedException or IOException or InvalidOperationException)
         {

@@ -105,18 +105,38 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
 
     /// <summary>
     /// ImageSharp fills a truncated JPEG or PNG with grey rather than failing, which would let half a photograph be
-    /// graded. Both formats have an explicit end: JPEG's EOI marker and PNG's IEND chunk.
+    /// graded. Both formats have an explicit end: JPEG's EOI marker and PNG's IEND chunk. Only the file's last 64 KB
+    /// are looked at, so a dataset check can read just that much of each file.
     /// </summary>
-    private static bool LooksTruncated(IImageFormat format, ReadOnlySpan<byte> bytes)
+    public static bool LooksTruncated(IImageFormat format, ReadOnlySpan<byte> bytes)
     {
-        // Cameras may append padding or maker data after the end marker, so search the tail rather than the last bytes.
-        ReadOnlySpan<byte> tail = bytes[Math.Max(0, bytes.Length - 64 * 1024)..];
-        return format.Name switch
+        ReadOnlySpan<byte> tail = bytes[Math.Max(0, bytes.Length - TailBytes)..];
+        switch (format.Name)
         {
-            "JPEG" => tail.IndexOf(stackalloc byte[] { 0xFF, 0xD9 }) < 0,
-            "PNG" => tail.IndexOf("IEND"u8) < 0,
-            _ => false,
-        };
+            case "JPEG":
+                // The image's EOI must follow its last scan. An EXIF thumbnail near the start has an EOI of its own,
+                // so an end marker just anywhere proves nothing; inside scan data FF D9 and FF DA cannot occur (0xFF
+                // is stuffed), and cameras may append maker data after the EOI.
+                int lastScan = tail.LastIndexOf(stackalloc byte[] { 0xFF, 0xDA });
+                return tail[Math.Max(0, lastScan)..].IndexOf(stackalloc byte[] { 0xFF, 0xD9 }) < 0;
+            case "PNG":
+                return tail.IndexOf("IEND"u8) < 0;
+            default:
+                return false;
+        }
+    }
+
+    public const int TailBytes = 64 * 1024;
+
+    /// <summary>Whether the file at <paramref name="path"/> (a JPEG or PNG) ends before its image does.</summary>
+    public static bool LooksTruncated(IImageFormat format, string path)
+    {
+        using var file = File.OpenRead(path);
+        long start = Math.Max(0, file.Length - TailBytes);
+        file.Seek(start, SeekOrigin.Begin);
+        byte[] tail = new byte[file.Length - start];
+        file.ReadExactly(tail);
+        return LooksTruncated(format, tail);
     }
 
     private static string? KnownNonImageFormat(ReadOnlySpan<byte> bytes)

@@ -134,7 +134,7 @@ public sealed class TrainingJob(
         var datasetRow = run.Dataset ?? throw new TrainingFailure("The run's dataset was removed. Start a new run on a registered dataset.");
         if (!Directory.Exists(datasetRow.Folder))
             throw new TrainingFailure($"The dataset folder {datasetRow.Folder} no longer exists. Register the dataset again and start a new run.");
-        var dataset = DatasetReader.Read(datasetRow.Folder, new DatasetReadOptions { SkipBadRows = true });
+        var dataset = DatasetReader.Read(datasetRow.Folder, new DatasetReadOptions { SkipBadRows = settings.SkipBadRows });
 
         string? weights = null;
         if (settings.BaseCheckpointId is { } baseId)
@@ -294,7 +294,7 @@ public sealed class TrainingJob(
     private static string? Readable(Exception e) => e switch
     {
         TrainingFailure f => f.Message,
-        DatasetException d => $"The dataset cannot be used: {d.Message}",
+        DatasetException d => $"The dataset has problems (choose \"leave out rows with problems\" to train without them): {d.Report.Summary()}",
         CheckpointException c => c.Message,
         ImageRejectedException i => $"An image in the dataset could not be read: {i.Message}. Fix or remove it and start a new run.",
         ArgumentException a => a.Message,

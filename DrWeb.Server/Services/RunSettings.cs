@@ -17,6 +17,12 @@ public sealed record RunSettings
     public HeadKind Head { get; init; } = HeadKind.Paper;
     public TrainingOptions Options { get; init; } = new();
 
+    /// <summary>
+    /// Leave out dataset rows with problems (missing, unreadable or mislabelled images) instead of failing the run.
+    /// Off by default, so that nothing is dropped without the admin choosing it.
+    /// </summary>
+    public bool SkipBadRows { get; init; }
+
     /// <summary>Shown wherever the resulting model is used.</summary>
     public string? Label { get; init; }
 

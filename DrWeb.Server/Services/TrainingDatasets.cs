@@ -169,7 +169,9 @@ public sealed class TrainingDatasets(IDbContextFactory<DrWebDbContext> dbFactory
         db.TrainingDatasets.Add(row);
         await db.SaveChangesAsync(token);
         logger.LogInformation("Dataset {Name} registered: {Images} images, {Layout}", row.Name, row.Images, row.Layout);
-        string dropped = dataset.Report.RowsDropped > 0 ? $" {dataset.Report.RowsDropped} row(s) with problems will be left out (see the report)." : "";
+        string dropped = dataset.Report.RowsDropped > 0
+            ? $" {dataset.Report.RowsDropped} row(s) have problems (see the report): fix them, or choose \"leave out rows with problems\" when starting a run."
+            : "";
         return new(true, $"{row.Name}: {row.Images} images ({row.GradeCounts} for grades 0-4), {row.Layout}.{dropped}", row.Report, row);
     }
 

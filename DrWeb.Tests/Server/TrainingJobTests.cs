@@ -1,3 +1,4 @@
+using Hangfire;
 using DrWeb.Ml.Training;
 using DrWeb.Server.Data;
 using DrWeb.Server.Services;
@@ -178,5 +179,136 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
         Assert.Equal(TrainingRunStatus.Failed, run.Status);
         Assert.Contains("no longer exists", run.Error);
         Assert.NotNull(run.ErrorReference);
+    }
+
+    /// <summary>A copy of the tiny set inside the upload root, registered as its own dataset, changed by <paramref name="spoil"/>.</summary>
+    private async Task<TrainingDataset> CopyAsync(string name, Action<string>? spoil = null)
+    {
+        string folder = Path.Combine(host.Datasets.UploadFolder, $"{name}-{Guid.NewGuid():N}");
+        foreach (string file in Directory.GetFiles(host.Images.Folder, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(folder, Path.GetRelativePath(host.Images.Folder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        var registered = await host.Datasets.RegisterFolderAsync(folder, name);
+        Assert.True(registered.Succeeded, registered.Message);
+        spoil?.Invoke(folder);
+        return registered.Dataset!;
+    }
+
+    [Fact]
+    public async Task A_truncated_photograph_fails_the_run_with_its_name_unless_the_admin_chose_to_leave_such_rows_out()
+    {
+        string victim = "";
+        var dataset = await CopyAsync("truncated", folder =>
+        {
+            string path = Directory.GetFiles(Path.Combine(folder, "images")).Order(StringComparer.Ordinal).First();
+            victim = Path.GetFileNameWithoutExtension(path);
+            byte[] bytes = File.ReadAllBytes(path);
+            File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        });
+        var strict = await host.Runs.StartAsync(host.Tiny() with { DatasetId = dataset.Id }, "truncated", new RunTiming.Now(), null);
+
+        var failed = await host.WaitForEndAsync(strict.Run!.Id);
+
+        Assert.Equal(TrainingRunStatus.Failed, failed.Status);
+        Assert.Contains(victim, failed.Error);
+        Assert.Null(failed.ModelVersionId);
+
+        var lenient = await host.Runs.StartAsync(host.Tiny() with { DatasetId = dataset.Id, SkipBadRows = true }, "truncated-skipped", new RunTiming.Now(), null);
+        var done = await host.WaitForEndAsync(lenient.Run!.Id);
+        Assert.True(done.Status == TrainingRunStatus.Succeeded, done.Error);
+        var version = (await host.Registry.ListAsync()).Single(v => v.Id == done.ModelVersionId);
+        Assert.Equal(dataset.Images - 1, version.TrainImages + version.ValidationImages);
+    }
+
+    [Fact]
+    public async Task A_missing_base_weights_file_ends_the_run_as_failed_and_says_how_to_fix_it()
+    {
+        using var temp = new TempFolder();
+        string path = temp.File("vgg-like.pth");
+        // Import a real (PyTorch-written) DenseNet checkpoint, then lose its file.
+        await using (var file = File.OpenRead(Path.Combine(SharedData.ReferenceDir, "ref_state.pth")))
+            Assert.True((await host.Registry.ImportBaseCheckpointAsync("densenet121", "ref_state.pth", file)).Succeeded);
+        var checkpoint = (await host.Registry.ListBasesAsync()).Single(b => b.Architecture == "densenet121");
+        var settings = host.Tiny() with { Architecture = "densenet121", BaseCheckpointId = checkpoint.Id };
+        var outcome = await host.Runs.StartAsync(settings, "lost-weights", new RunTiming.At(DateTimeOffset.UtcNow.AddSeconds(2)), null);
+        Assert.True(outcome.Succeeded, string.Join(" ", outcome.Problems));
+        File.Delete(host.Registry.Resolve(checkpoint));
+
+        var run = await host.WaitForEndAsync(outcome.Run!.Id);
+
+        Assert.Equal(TrainingRunStatus.Failed, run.Status);
+        Assert.Contains("is missing. Import ref_state.pth again", run.Error);
+    }
+
+    [Fact]
+    public async Task Two_runs_requested_together_queue_up_and_never_train_at_the_same_time()
+    {
+        var a = await host.Runs.StartAsync(host.Tiny(epochs: 2), "first", new RunTiming.Now(), null);
+        var b = await host.Runs.StartAsync(host.Tiny(epochs: 2), "second", new RunTiming.Now(), null);
+        bool overlapped = false;
+        while (true)
+        {
+            var runs = await host.Runs.GetManyAsync([a.Run!.Id, b.Run!.Id]);
+            overlapped |= runs.All(r => r.Status == TrainingRunStatus.Running);
+            if (runs.All(r => r.Status is TrainingRunStatus.Succeeded or TrainingRunStatus.Failed or TrainingRunStatus.Cancelled)) break;
+            await Task.Delay(100);
+        }
+        var done = await host.Runs.GetManyAsync([a.Run!.Id, b.Run!.Id]);
+        Assert.False(overlapped);
+        Assert.All(done, r => Assert.Equal(TrainingRunStatus.Succeeded, r.Status));
+        // One after the other: the second started after the first finished.
+        var (first, second) = done[0].StartedUtc < done[1].StartedUtc ? (done[0], done[1]) : (done[1], done[0]);
+        Assert.True(second.StartedUtc >= first.FinishedUtc);
+    }
+
+    [Fact]
+    public async Task Deleting_the_job_in_the_dashboard_cancels_the_run()
+    {
+        var outcome = await host.Runs.StartAsync(host.Tiny(epochs: 20), "deleted-in-dashboard", new RunTiming.Now(), null);
+        var id = outcome.Run!.Id;
+        var running = await host.WaitUntilAsync(id, r => r.Status == TrainingRunStatus.Running && r.Steps.Count > 0);
+
+        // What the dashboard's Delete button does.
+        host.Factory.Services.GetRequiredService<Hangfire.IBackgroundJobClient>().Delete(running.HangfireJobId!);
+        var run = await host.WaitForEndAsync(id, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(TrainingRunStatus.Cancelled, run.Status);
+        Assert.Null(run.ModelVersionId);
+    }
+
+    [Fact]
+    public async Task Recurring_runs_are_listed_edited_triggered_and_removed()
+    {
+        var (schedule, problems) = await host.Runs.AddScheduleAsync("weekly", "0 2 * * 0", host.Tiny(), "admin@drweb.test");
+        Assert.Empty(problems);
+        var listed = (await host.Runs.ListSchedulesAsync()).Single(s => s.Schedule.Id == schedule!.Id);
+        Assert.Equal(DayOfWeek.Sunday, listed.NextRunUtc!.Value.DayOfWeek);
+        Assert.Equal(2, listed.NextRunUtc.Value.Hour);
+
+        var refused = await host.Runs.UpdateScheduleAsync(schedule!.Id, "weekly", "every sunday");
+        Assert.Contains("not a cron expression", Assert.Single(refused));
+        Assert.Empty(await host.Runs.UpdateScheduleAsync(schedule.Id, "nightly", "30 1 * * *"));
+        listed = (await host.Runs.ListSchedulesAsync()).Single(s => s.Schedule.Id == schedule.Id);
+        Assert.Equal(("nightly", 1, 30), (listed.Schedule.Name, listed.NextRunUtc!.Value.Hour, listed.NextRunUtc.Value.Minute));
+
+        // Firing the recurring job starts a real run with the schedule's settings.
+        host.Factory.Services.GetRequiredService<Hangfire.IRecurringJobManager>().Trigger(schedule.RecurringJobId);
+        TrainingRun? spawned = null;
+        for (int i = 0; i < 200 && spawned is null; i++)
+        {
+            spawned = (await host.Runs.ListAsync()).FirstOrDefault(r => r.ScheduleId == schedule.Id);
+            await Task.Delay(100);
+        }
+        Assert.NotNull(spawned);
+        Assert.StartsWith("nightly ", spawned.Name);
+        Assert.Equal(TrainingRunStatus.Succeeded, (await host.WaitForEndAsync(spawned.Id)).Status);
+
+        await host.Runs.RemoveScheduleAsync(schedule.Id);
+        Assert.DoesNotContain(await host.Runs.ListSchedulesAsync(), s => s.Schedule.Id == schedule.Id);
+        using var connection = host.Factory.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
+        Assert.DoesNotContain(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection), j => j.Id == schedule.RecurringJobId);
     }
 }

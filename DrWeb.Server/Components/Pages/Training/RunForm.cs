@@ -39,6 +39,7 @@ public sealed class RunForm
     public StoppingMetric StoppingMetric { get; set; } = Paper.StoppingMetric;
     public int Patience { get; set; }
     public string? Label { get; set; }
+    public bool SkipBadRows { get; set; }
 
     public RunStart Start { get; set; } = RunStart.Now;
     public DateTime? StartDate { get; set; }
@@ -80,7 +81,7 @@ public sealed class RunForm
         return (new RunSettings
         {
             DatasetId = DatasetId!.Value, Architecture = Architecture, BaseCheckpointId = Architecture == "resnet18" ? null : BaseCheckpointId,
-            Head = Head, Options = options, Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
+            Head = Head, Options = options, SkipBadRows = SkipBadRows, Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
         }, problems);
     }
 

@@ -262,6 +262,14 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
         // One after the other: the second started after the first finished.
         var (first, second) = done[0].StartedUtc < done[1].StartedUtc ? (done[0], done[1]) : (done[1], done[0]);
         Assert.True(second.StartedUtc >= first.FinishedUtc);
+
+        // The comparison page puts them side by side with their best-epoch figures.
+        using var admin = await host.Factory.SignedInClientAsync();
+        string html = await admin.GetStringAsync($"/training/compare?runs={first.Id},{second.Id}");
+        Assert.Contains("first", html);
+        Assert.Contains("second", html);
+        Assert.Contains("Referable ROC AUC", html);
+        Assert.Contains(RunFormatting.Metric(first.BestKappa), html);
     }
 
     [Fact]

@@ -19,6 +19,9 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<TrainingSchedule> TrainingSchedules => Set<TrainingSchedule>();
     public DbSet<ModelEvaluation> ModelEvaluations => Set<ModelEvaluation>();
     public DbSet<EvaluationCase> EvaluationCases => Set<EvaluationCase>();
+    public DbSet<CaseNote> CaseNotes => Set<CaseNote>();
+    public DbSet<Lesson> Lessons => Set<Lesson>();
+    public DbSet<LessonItem> LessonItems => Set<LessonItem>();
 
     /// <summary>
     /// SQLite cannot compare or order DateTimeOffset values, so DrWeb's own timestamps are stored as UTC ticks.
@@ -144,6 +147,27 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             c.Property(x => x.CamLayer).HasMaxLength(100);
             c.Ignore(x => x.Probabilities);
             c.Ignore(x => x.Correct);
+        });
+        builder.Entity<CaseNote>(n =>
+        {
+            n.HasOne<EvaluationCase>().WithMany().HasForeignKey(x => x.EvaluationCaseId).OnDelete(DeleteBehavior.Cascade);
+            n.Property(x => x.Author).HasMaxLength(256);
+            n.Property(x => x.Text).HasMaxLength(4000);
+            n.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<Lesson>(l =>
+        {
+            l.HasMany(x => x.Items).WithOne().HasForeignKey(x => x.LessonId).OnDelete(DeleteBehavior.Cascade);
+            l.Property(x => x.Title).HasMaxLength(200);
+            l.Property(x => x.Notes).HasMaxLength(4000);
+            l.Property(x => x.Owner).HasMaxLength(256);
+            l.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<LessonItem>(i =>
+        {
+            i.HasOne(x => x.Case).WithMany().HasForeignKey(x => x.EvaluationCaseId).OnDelete(DeleteBehavior.Cascade);
+            i.HasIndex(x => new { x.LessonId, x.Position });
+            i.Property(x => x.Notes).HasMaxLength(2000);
         });
     }
 }

@@ -337,3 +337,38 @@ public sealed class EvaluationCase
     public float[] Probabilities => [P0, P1, P2, P3, P4];
     public bool Correct => TrueGrade == PredictedGrade;
 }
+
+/// <summary>An educator's note on a gallery case.</summary>
+public sealed class CaseNote
+{
+    public long Id { get; set; }
+    public long EvaluationCaseId { get; set; }
+    public required string Author { get; set; }
+    public required string Text { get; set; }
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+}
+
+/// <summary>An ordered set of gallery cases with a title and notes, for teaching and quizzes.</summary>
+public sealed class Lesson
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+    public required string Title { get; set; }
+    public string? Notes { get; set; }
+    public string? Owner { get; set; }
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+    public List<LessonItem> Items { get; set; } = [];
+}
+
+/// <summary>One case in a lesson, in its place, with what the class answered when it was presented.</summary>
+public sealed class LessonItem
+{
+    public long Id { get; set; }
+    public Guid LessonId { get; set; }
+    public long EvaluationCaseId { get; set; }
+    public EvaluationCase? Case { get; set; }
+    public int Position { get; set; }
+    public string? Notes { get; set; }
+
+    /// <summary>The grade the class guessed in the last presentation, if the educator recorded it.</summary>
+    public int? ClassAnswer { get; set; }
+}

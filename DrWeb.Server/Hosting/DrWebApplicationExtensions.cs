@@ -30,6 +30,9 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<ScreeningService>();
         builder.Services.AddSingleton<CaseQueries>();
         builder.Services.AddSingleton<DisplayImages>();
+        builder.Services.AddSingleton<GalleryQueries>();
+        builder.Services.AddSingleton<Lessons>();
+        builder.Services.AddSingleton<LessonExport>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         AddAccounts(builder.Services);
         builder.Services.AddDrWebJobs(builder.Configuration);
@@ -59,6 +62,7 @@ public static class DrWebApplicationExtensions
         app.MapAccountEndpoints();
         app.MapScreeningApi();
         app.MapTrainingApi();
+        app.MapGalleryEndpoints();
         app.MapDrWebJobs();
         return app;
     }

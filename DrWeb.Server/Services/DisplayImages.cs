@@ -12,13 +12,17 @@ public sealed class DisplayImages(ImageStore store)
 {
     public const int DefaultMaxSide = 768;
 
-    public string DataUrl(string hash, int maxSide = DefaultMaxSide)
+    public string DataUrl(string hash, int maxSide = DefaultMaxSide) =>
+        "data:image/jpeg;base64," + Convert.ToBase64String(Jpeg(hash, maxSide));
+
+    /// <summary>A JPEG of the stored image no larger than <paramref name="maxSide"/> pixels on its longer side.</summary>
+    public byte[] Jpeg(string hash, int maxSide = DefaultMaxSide)
     {
         using var image = Image.Load(store.Read(hash));
         if (Math.Max(image.Width, image.Height) > maxSide)
             image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(maxSide, maxSide), Mode = ResizeMode.Max }));
         using var ms = new MemoryStream();
         image.Save(ms, new JpegEncoder { Quality = 90 });
-        return "data:image/jpeg;base64," + Convert.ToBase64String(ms.ToArray());
+        return ms.ToArray();
     }
 }

@@ -158,6 +158,35 @@ namespace DrWeb.Server.Data.Migrations
                     b.ToTable("Cases");
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Data.CaseNote", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Author")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EvaluationCaseId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EvaluationCaseId");
+
+                    b.ToTable("CaseNotes");
+                });
+
             modelBuilder.Entity("DrWeb.Server.Data.DrWebUser", b =>
                 {
                     b.Property<string>("Id")
@@ -290,6 +319,64 @@ namespace DrWeb.Server.Data.Migrations
                     b.HasIndex("EvaluationId", "TrueGrade", "PredictedGrade");
 
                     b.ToTable("EvaluationCases");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.Lesson", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Notes")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("Lessons");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.LessonItem", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("ClassAnswer")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EvaluationCaseId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("LessonId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Notes")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EvaluationCaseId");
+
+                    b.HasIndex("LessonId", "Position");
+
+                    b.ToTable("LessonItems");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>
@@ -929,6 +1016,15 @@ namespace DrWeb.Server.Data.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Data.CaseNote", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.EvaluationCase", null)
+                        .WithMany()
+                        .HasForeignKey("EvaluationCaseId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("DrWeb.Server.Data.EvaluationCase", b =>
                 {
                     b.HasOne("DrWeb.Server.Data.ModelEvaluation", "Evaluation")
@@ -938,6 +1034,23 @@ namespace DrWeb.Server.Data.Migrations
                         .IsRequired();
 
                     b.Navigation("Evaluation");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.LessonItem", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.EvaluationCase", "Case")
+                        .WithMany()
+                        .HasForeignKey("EvaluationCaseId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("DrWeb.Server.Data.Lesson", null)
+                        .WithMany("Items")
+                        .HasForeignKey("LessonId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Case");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>
@@ -1045,6 +1158,11 @@ namespace DrWeb.Server.Data.Migrations
             modelBuilder.Entity("DrWeb.Server.Data.Case", b =>
                 {
                     b.Navigation("Predictions");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.Lesson", b =>
+                {
+                    b.Navigation("Items");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>

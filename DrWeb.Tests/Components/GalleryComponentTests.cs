@@ -85,6 +85,33 @@ public sealed class GalleryComponentTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Equal("10 cases", page.Find("[data-testid=case-count]").TextContent));
     }
 
+    [Fact]
+    public async Task A_second_model_on_the_same_images_is_shown_side_by_side_with_its_own_bias()
+    {
+        var factory = _context.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>();
+        var store = _context.Services.GetRequiredService<ImageStore>();
+        // The "weighted sampler" model: everything right except two grade-3 cases called grade 4.
+        var fairer = GallerySeed.Rows.Select((r, i) => (r.True, r.True == 3 && i % 2 == 0 ? 4 : r.True, r.Confidence)).ToList();
+        var second = await GallerySeed.WriteAsync(factory, store, modelName: "weighted-sampler", rows: fairer);
+        var other = await GallerySeed.WriteAsync(factory, store, modelName: "other-data", fingerprint: "different");
+        var first = (await _context.Services.GetRequiredService<GalleryQueries>().EvaluationsAsync()).Single(e => e.ModelName == "seeded-model").Id;
+
+        var navigation = _context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo($"/gallery?evaluation={first}&compare={second}");
+        var page = _context.Render<Gallery>();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=comparison]")));
+        var panels = page.FindAll("[data-testid=bias-panel]");
+        Assert.Equal(2, panels.Count);
+        Assert.Contains("57% of grade 3 (Severe NPDR) cases were called grade 0", panels[0].TextContent);
+        Assert.DoesNotContain("called grade 0", panels[1].QuerySelectorAll("[data-testid=bias-sentence]")[3].TextContent);
+        Assert.Contains("called grade 4 (Proliferative DR)", panels[1].QuerySelectorAll("[data-testid=bias-sentence]")[3].TextContent);
+
+        // A model measured on other images is never put side by side.
+        navigation.NavigateTo($"/gallery?evaluation={first}&compare={other}");
+        var refused = _context.Render<Gallery>();
+        refused.WaitForAssertion(() => Assert.Single(refused.FindAll("[data-testid=bias-panel]")));
+    }
+
     public async Task DisposeAsync()
     {
         await _context.DisposeAsync();

@@ -95,7 +95,21 @@ public static class FundusCrop
                         return (top, bottom);
                     }, (int)(0.4 * w), (int)(0.6 * w), h - 1);
         // Letterboxed crops (black bands above and below a clipped circle) reach left and right only.
-        return horizontal == 2 || horizontal + vertical >= 3;
+        if (!(horizontal == 2 || horizontal + vertical >= 3)) return false;
+        // A round field leaves its frame's corners dark (black, or speckle in an enhanced crop); a gradient, a page of
+        // text or any ordinary picture that fills the frame does not.
+        double centre = Mean(smooth, w, w / 3, h / 3, w / 3, h / 3);
+        int c = Math.Max(2, Math.Min(w, h) / 12);
+        int darkCorners = new[] { (0, 0), (w - c, 0), (0, h - c), (w - c, h - c) }.Count(p => Mean(smooth, w, p.Item1, p.Item2, c, c) < 0.5 * centre);
+        return darkCorners >= 3;
+    }
+
+    private static double Mean(byte[] value, int stride, int x0, int y0, int width, int height)
+    {
+        double sum = 0;
+        for (int y = y0; y < y0 + height; y++)
+            for (int x = x0; x < x0 + width; x++) sum += value[y * stride + x];
+        return sum / (width * height);
     }
 
     private static byte[] MaxChannel(Image<Rgb24> small)

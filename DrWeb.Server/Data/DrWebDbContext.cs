@@ -42,6 +42,8 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             c.Property(x => x.Format).HasMaxLength(16);
             c.Property(x => x.PatientId).HasMaxLength(64);
             c.Property(x => x.Eye).HasMaxLength(8);
+            c.Property(x => x.QualityVerdict).HasMaxLength(16);
+            c.Property(x => x.QualityReasons).HasMaxLength(2000);
             c.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
         });
         builder.Entity<Prediction>(p =>

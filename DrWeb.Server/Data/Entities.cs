@@ -30,6 +30,15 @@ public sealed class Case
 
     public string? UploadedBy { get; set; }
 
+    /// <summary>The image-quality gate's verdict (Good, Usable, Ungradable); null for cases screened before the gate existed.</summary>
+    public string? QualityVerdict { get; set; }
+
+    /// <summary>The gate's reasons, one per line.</summary>
+    public string? QualityReasons { get; set; }
+
+    /// <summary>The doctor graded an image the gate called ungradable.</summary>
+    public bool QualityOverridden { get; set; }
+
     public List<Prediction> Predictions { get; set; } = [];
 }
 

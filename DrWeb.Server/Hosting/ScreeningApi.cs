@@ -17,7 +17,8 @@ public static class ScreeningApi
 
     public sealed record ScreeningItem(string FileName, Guid? CaseId, float[]? Probabilities, int? Grade, string? GradeName,
         bool? Referable, float? ReferableProbability, string? ReferableRule, string? ModelVersion, string? CamLayer,
-        string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId);
+        string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId, string? QualityVerdict = null,
+        IReadOnlyList<string>? QualityReasons = null, bool QualityOverridden = false);
 
     public sealed record ScreeningResponse(IReadOnlyList<ScreeningItem> Results);
 
@@ -56,6 +57,7 @@ public static class ScreeningApi
                 return Results.Problem(statusCode: 400, title: "Invalid doctorGrade", detail: "doctorGrade must be a number from 0 to 4.");
             doctorGrade = g;
         }
+        bool gradeAnyway = bool.TryParse(form["gradeAnyway"].FirstOrDefault(), out bool anyway) && anyway;
         long max = options.Value.Screening.MaxUploadBytes;
         var results = new List<ScreeningItem>();
         foreach (var file in form.Files)
@@ -70,11 +72,12 @@ public static class ScreeningApi
                 using var ms = new MemoryStream();
                 await file.CopyToAsync(ms, request.HttpContext.RequestAborted);
                 outcome = await screening.ScreenAsync(new ScreeningUpload(file.FileName, ms.ToArray(), form["patientId"].FirstOrDefault(),
-                    form["eye"].FirstOrDefault(), doctorGrade, user.Identity?.Name), cancellationToken: request.HttpContext.RequestAborted);
+                    form["eye"].FirstOrDefault(), doctorGrade, user.Identity?.Name, gradeAnyway), cancellationToken: request.HttpContext.RequestAborted);
             }
             results.Add(outcome.Succeeded
                 ? Item(outcome.Case!, outcome.Prediction!, outcome.SeenBefore)
-                : new ScreeningItem(outcome.FileName, null, null, null, null, null, null, null, null, null, null, false, outcome.Error, outcome.ErrorId));
+                : new ScreeningItem(outcome.FileName, null, null, null, null, null, null, null, null, null, null, false, outcome.Error, outcome.ErrorId,
+                    outcome.Quality?.Verdict.ToString(), outcome.Quality?.Reasons.Select(r => r.Message).ToList()));
         }
         if (results.All(r => r.Error is not null))
             return Results.Problem(statusCode: 422, title: "No image could be screened",
@@ -84,7 +87,8 @@ public static class ScreeningApi
 
     private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>
         new(c.FileName, c.Id, p.Probabilities, p.Grade, DrGrade.Name(p.Grade), p.Referable, p.ReferableProbability, p.ReferableRule,
-            p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null);
+            p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null, c.QualityVerdict,
+            c.QualityReasons?.Split('\n'), c.QualityOverridden);
 
     private static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id}.");

@@ -10,13 +10,23 @@ using Microsoft.Extensions.Options;
 namespace DrWeb.Server.Services;
 
 /// <summary>One file to screen, with the doctor's optional fields.</summary>
+/// <param name="GradeAnyway">Grade even if the quality gate calls the image ungradable (the override is recorded).</param>
 public sealed record ScreeningUpload(string FileName, byte[] Bytes, string? PatientId = null, string? Eye = null,
-    int? DoctorGrade = null, string? UploadedBy = null);
+    int? DoctorGrade = null, string? UploadedBy = null, bool GradeAnyway = false);
 
 /// <summary>What happened to one upload: a stored case, or a message that says what was wrong (and nothing stored).</summary>
-public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? Prediction, string? Error, string? ErrorId, bool SeenBefore)
+public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? Prediction, string? Error, string? ErrorId, bool SeenBefore,
+    QualityReport? Quality = null)
 {
     public bool Succeeded => Case is not null && Prediction is not null;
+
+    /// <summary>The quality gate stopped it; the doctor may grade it anyway.</summary>
+    public bool Ungradable => !Succeeded && Quality is { Verdict: QualityVerdict.Ungradable };
+
+    public static ScreeningOutcome NotGradable(string fileName, QualityReport quality) =>
+        new(fileName, null, null,
+            $"'{fileName}' is ungradable: {string.Join(" ", quality.Reasons.Where(r => r.Blocking).Select(r => r.Message))} No grade was given; grade it anyway only if you judge it readable.",
+            null, false, quality);
 
     public static ScreeningOutcome Rejected(string fileName, string error, string? errorId = null) =>
         new(fileName, null, null, error, errorId, false);
@@ -68,6 +78,11 @@ public sealed class ScreeningService(
 
         using (image)
         {
+            // The quality gate runs before the queue: an ungradable image never waits for, or uses, the model.
+            var quality = FundusQuality.Assess(image.Pixels);
+            if (quality.Verdict == QualityVerdict.Ungradable && !upload.GradeAnyway)
+                return ScreeningOutcome.NotGradable(name, quality);
+
             int position = Interlocked.Increment(ref _waiting);
             if (position > _options.MaxQueue)
             {
@@ -94,7 +109,7 @@ public sealed class ScreeningService(
                 var result = await Task.Run(() => lease.Grader.Grade(image, explain: true), cancellationToken);
                 byte[] overlay = HeatmapOverlay.RenderPng(image.Pixels, result.Explanation!.Raw);
                 double ms = clock.Elapsed.TotalMilliseconds;
-                return await SaveAsync(upload, image, result, overlay, lease.Version, ms, cancellationToken);
+                return await SaveAsync(upload, image, quality, result, overlay, lease.Version, ms, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -114,7 +129,7 @@ public sealed class ScreeningService(
         }
     }
 
-    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, GradingResult result, byte[] overlay,
+    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, QualityReport quality, GradingResult result, byte[] overlay,
         string modelVersion, double ms, CancellationToken token)
     {
         string hash = ImageStore.HashOf(upload.Bytes);
@@ -127,6 +142,9 @@ public sealed class ScreeningService(
         {
             ImageHash = hash, FileName = Path.GetFileName(upload.FileName), Format = image.Format, Width = image.Width, Height = image.Height,
             PatientId = Blank(upload.PatientId), Eye = Blank(upload.Eye)?.ToLowerInvariant(), DoctorGrade = upload.DoctorGrade, UploadedBy = upload.UploadedBy,
+            QualityVerdict = quality.Verdict.ToString(),
+            QualityReasons = quality.Reasons.Count == 0 ? null : string.Join("\n", quality.Reasons.Select(r => r.Message)),
+            QualityOverridden = quality.Verdict == QualityVerdict.Ungradable,
         };
         var prediction = new Prediction
         {
@@ -138,7 +156,7 @@ public sealed class ScreeningService(
         screened.Predictions.Add(prediction);
         db.Cases.Add(screened);
         await db.SaveChangesAsync(token);
-        return new ScreeningOutcome(upload.FileName, screened, prediction, null, null, seenBefore);
+        return new ScreeningOutcome(upload.FileName, screened, prediction, null, null, seenBefore, quality);
     }
 
     /// <summary>A message for a problem that needs no decoding to see, or null.</summary>

@@ -69,7 +69,8 @@ public sealed class ComponentTests : IAsyncLifetime
         var store = _context.Services.GetRequiredService<ImageStore>();
         string hash = store.Save(File.ReadAllBytes(SharedData.FundusDevImage()));
         float[] p = [0.05f, 0.10f, 0.20f, 0.60f, 0.05f];
-        var screened = new Case { ImageHash = hash, FileName = "10007_left.jpeg", Format = "Jpeg", Width = 256, Height = 256, PatientId = "P-17", Eye = "left" };
+        var screened = new Case { ImageHash = hash, FileName = "10007_left.jpeg", Format = "Jpeg", Width = 256, Height = 256, PatientId = "P-17", Eye = "left",
+            QualityVerdict = "Ungradable", QualityReasons = "Blurred (sharpness 2.1).", QualityOverridden = true };
         var prediction = new Prediction
         {
             ModelVersion = "test-model", P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4], Grade = 3, Referable = true,
@@ -84,6 +85,8 @@ public sealed class ComponentTests : IAsyncLifetime
         var rows = card.FindAll("[data-testid=probability] .prob-value").Select(e => e.TextContent).ToList();
         Assert.Equal(p.Select(v => v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)), rows);
         Assert.Contains("patient P-17", card.Markup);
+        Assert.Contains("image quality: Ungradable (graded anyway by the doctor)", card.Find("[data-testid=quality]").TextContent);
+        Assert.Equal("Blurred (sharpness 2.1).", card.Find("[data-testid=quality-reasons]").TextContent);
         Assert.Equal(2, card.FindAll("img.photo").Count);
 
         card.Find("input[type=checkbox]").Change(false);

@@ -141,6 +141,17 @@ namespace DrWeb.Server.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("QualityOverridden")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("QualityReasons")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("QualityVerdict")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("UploadedBy")
                         .HasColumnType("TEXT");
 

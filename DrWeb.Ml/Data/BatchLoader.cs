@@ -76,7 +76,8 @@ public static class BatchLoader
             grades[k] = item.Grade;
             indices[k] = order[start + k];
             using var decoded = LoadImage(item);
-            using var augmented = FundusAugmentation.Apply(decoded, augmentation, seed, epoch, start + k);
+            using var view = ModelInput.View(decoded, prep);
+            using var augmented = FundusAugmentation.Apply(view ?? decoded, augmentation, seed, epoch, start + k);
             ModelInput.Fill(augmented, prep, pixels.AsSpan(k * stride, stride));
         });
         return new Batch(pixels, grades, indices, count, size);

@@ -19,6 +19,15 @@ public enum Normalisation
 /// <summary>How a photograph becomes the tensor a model was trained on. Recorded with every model.</summary>
 public sealed record Preprocessing(int InputSize, Normalisation Normalisation, float[] Mean, float[] Std)
 {
+    /// <summary>Crop to the detected fundus circle first (<see cref="FundusCrop.Prepare"/>); off for models made before it existed.</summary>
+    public bool CropFundus { get; init; }
+
+    /// <summary>Colour normalisation of the square view, applied before augmentation in training and in every inference.</summary>
+    public ColourRecipe Recipe { get; init; } = ColourRecipe.None;
+
+    /// <summary>Whether <see cref="ModelInput.View"/> changes anything before resizing and normalising.</summary>
+    public bool HasView => CropFundus || Recipe != ColourRecipe.None;
+
     /// <summary>torchvision's ImageNet normalisation at 224 px.</summary>
     public static readonly Preprocessing ImageNet224 =
         new(224, Normalisation.MeanStd, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
@@ -44,8 +53,34 @@ public static class ModelInput
     {
         int size = prep.InputSize;
         var chw = new float[3 * size * size];
-        Fill(source, prep, chw);
+        using var view = View(source, prep);
+        Fill(view ?? source, prep, chw);
         return tensor(chw, [3, size, size]);
+    }
+
+    /// <summary>
+    /// The square picture the model sees before augmentation and normalisation: the fundus cropped (when the
+    /// preprocessing asks for it) and the colour recipe applied, at the model's input size. Null when the preprocessing
+    /// has no such step, so that older models see exactly what they were trained on. Training and inference both call this.
+    /// </summary>
+    public static Image<Rgb24>? View(Image<Rgb24> source, Preprocessing prep)
+    {
+        if (!prep.HasView) return null;
+        int size = prep.InputSize;
+        Image<Rgb24> view;
+        if (prep.CropFundus && FundusCrop.Prepare(source, size) is { } fundus)
+        {
+            view = fundus.Image;
+        }
+        else
+        {
+            // No fundus found (or no crop asked for): the whole frame, squared with black bars as the crop would.
+            int side = Math.Max(source.Width, source.Height);
+            var frame = new FundusCircle(source.Width / 2f, source.Height / 2f, side / (2 * (1 + 2 * FundusCrop.DefaultMargin)), source.Width, source.Height);
+            view = prep.CropFundus ? FundusCrop.Crop(source, frame, size) : source.Clone(x => x.Resize(size, size));
+        }
+        ColourRecipes.Apply(view, prep.Recipe);
+        return view;
     }
 
     /// <summary>

@@ -106,7 +106,9 @@ internal static class PredictCommand
                 if (overlay is not null && result.Explanation is not null)
                 {
                     string path = OverlayPath(overlay, file, images.Length);
-                    File.WriteAllBytes(path, HeatmapOverlay.RenderPng(image.Pixels, result.Explanation.Raw, overlayOptions));
+                    // On the picture the model saw: the fundus crop, for a model that crops.
+                    using var seen = ModelInput.View(image.Pixels, grader.Preprocessing);
+                    File.WriteAllBytes(path, HeatmapOverlay.RenderPng(seen ?? image.Pixels, result.Explanation.Raw, overlayOptions));
                     output.WriteLine($"  overlay: {path} (Grad-CAM of grade {result.Explanation.TargetClass} at {result.Explanation.Layer})");
                 }
             }

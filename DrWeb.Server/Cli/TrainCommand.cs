@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
@@ -40,6 +41,8 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out." };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Drop dataset rows with problems instead of stopping." };
         var label = new Option<string?>("--label") { Description = "Label stored with the model and shown wherever it is used." };
+        var crop = new Option<bool>("--crop") { Description = "Crop each photograph to its detected fundus circle first (for raw camera photographs)." };
+        var recipe = new Option<string>("--recipe") { Description = "Colour normalisation: none, graham or clahe (recorded in model.json, applied at inference).", DefaultValueFactory = _ => "none" };
         var trainedOnly = new Option<bool>("--trained-only") { Description = "Store only the trained layers (resnet18: the rest is the bundled backbone)." };
         var threads = DrWebCommandLine.ThreadsOption();
 
@@ -47,7 +50,7 @@ internal static class TrainCommand
         {
             data, outDir, arch, weights, head, trainable, epochs, batch, accumulate, lr, beta1, beta2, eps, schedule, sampler,
             samplerWeights, noAugment, cacheFeatures, valFraction, seed, patience, stopMetric, maxBatches, resume, skipBad, label,
-            trainedOnly, threads,
+            trainedOnly, threads, crop, recipe,
         };
         command.SetAction((parse, token) =>
         {
@@ -75,7 +78,8 @@ internal static class TrainCommand
                 options.Validate();
                 return Task.FromResult(Run(parse.GetValue(data)!.FullName, parse.GetValue(outDir)!.FullName, parse.GetValue(arch)!,
                     parse.GetValue(weights)?.FullName, parse.GetValue(head)!, options, parse.GetValue(resume), parse.GetValue(skipBad),
-                    parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token));
+                    parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token,
+                    parse.GetValue(crop), ColourRecipes.Parse(parse.GetValue(recipe)!)));
             }
             catch (DatasetException e)
             {
@@ -98,7 +102,8 @@ internal static class TrainCommand
     }
 
     private static int Run(string dataFolder, string outFolder, string arch, string? weights, string head, TrainingOptions options,
-        bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token)
+        bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token,
+        bool cropFundus = false, ColourRecipe recipe = ColourRecipe.None)
     {
         TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(threads, null));
         var dataset = DatasetReader.Read(dataFolder, new DatasetReadOptions { SkipBadRows = skipBadRows });
@@ -112,7 +117,7 @@ internal static class TrainCommand
 
         using var _ = model;
         Directory.CreateDirectory(outFolder);
-        var preprocessing = ModelFactory.PreprocessingFor(model);
+        var preprocessing = ModelFactory.PreprocessingFor(model) with { CropFundus = cropFundus, Recipe = recipe };
         var trainer = new Trainer(model, preprocessing, options);
         TrainingResult result = null!;
         AnsiConsole.Progress()

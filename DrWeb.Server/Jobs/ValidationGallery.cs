@@ -28,8 +28,10 @@ public static class ValidationGallery
             using var image = decoder.Decode(bytes, Path.GetFileName(source.Path));
             int[] classes = e.PredictedGrade == e.TrueGrade ? [e.PredictedGrade] : [e.PredictedGrade, e.TrueGrade];
             var (_, cams) = grader.Explain(image, classes);
-            string predicted = store.Save(HeatmapOverlay.RenderPng(image.Pixels, cams[0].Raw));
-            string truth = cams.Count > 1 ? store.Save(HeatmapOverlay.RenderPng(image.Pixels, cams[1].Raw)) : predicted;
+            using var seen = ModelInput.View(image.Pixels, grader.Preprocessing);
+            var basePicture = seen ?? image.Pixels;
+            string predicted = store.Save(HeatmapOverlay.RenderPng(basePicture, cams[0].Raw));
+            string truth = cams.Count > 1 ? store.Save(HeatmapOverlay.RenderPng(basePicture, cams[1].Raw)) : predicted;
             var p = e.Probabilities;
             cases.Add(new EvaluationCase
             {

@@ -107,7 +107,9 @@ public sealed class ScreeningService(
                 progress?.Report(new ScreeningProgress("grading"));
                 var clock = Stopwatch.StartNew();
                 var result = await Task.Run(() => lease.Grader.Grade(image, explain: true), cancellationToken);
-                byte[] overlay = HeatmapOverlay.RenderPng(image.Pixels, result.Explanation!.Raw);
+                // The heatmap belongs on the picture the model saw: for a model that crops the fundus, that is the crop.
+                using var seen = ModelInput.View(image.Pixels, lease.Grader.Preprocessing);
+                byte[] overlay = HeatmapOverlay.RenderPng(seen ?? image.Pixels, result.Explanation!.Raw);
                 double ms = clock.Elapsed.TotalMilliseconds;
                 return await SaveAsync(upload, image, quality, result, overlay, lease.Version, ms, cancellationToken);
             }

@@ -31,9 +31,14 @@ internal static class BenchCommand
             Description = "Measure training steps instead: DenseNet121 (paper layers) and ResNet18 (layer4 + head), with and without cached trunk features.",
         };
 
+        var preprocess = new Option<FileInfo?>("--preprocess")
+        {
+            Description = "Measure preparing this photograph instead: decode, quality gate, fundus crop, and each colour recipe to model input.",
+        };
+
         var command = new Command("bench", "Measure DenseNet121 eval forward (ms/image at --batch) and Grad-CAM (ms/image at batch 1).")
         {
-            threads, batch, iterations, warmup, waitPolicy, camLayer, train,
+            threads, batch, iterations, warmup, waitPolicy, camLayer, train, preprocess,
         };
         command.SetAction((parse, _) =>
         {
@@ -45,6 +50,17 @@ internal static class BenchCommand
             output.WriteLine($"{"operation",-46} {"threads",7} {"batch",5} {"median ms/img",13} {"min",8} {"max",8}");
             void Print(BenchmarkTiming t) => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{t.Operation,-46} {t.Threads,7} {t.Batch,5} {t.MedianMsPerImage,13:0.0} {t.MinMsPerImage,8:0.0} {t.MaxMsPerImage,8:0.0}   {1000 / t.MedianMsPerImage,6:0.0} img/s"));
+            if (parse.GetValue(preprocess) is { } photo)
+            {
+                if (!photo.Exists)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: no file {photo.FullName}.");
+                    return Task.FromResult(2);
+                }
+                foreach (var t in PreprocessingBenchmark.Run(File.ReadAllBytes(photo.FullName), photo.Name, parse.GetValue(iterations), parse.GetValue(warmup)))
+                    Print(t);
+                return Task.FromResult(0);
+            }
             if (parse.GetValue(train))
             {
                 foreach (int n in parse.GetValue(threads)!)

@@ -17,6 +17,10 @@ public sealed record FundusCircle(float CenterX, float CenterY, float Radius, in
 
     /// <summary>Share of the frame's shorter side that the circle's diameter spans.</summary>
     public float FieldShare => Diameter / Math.Min(ImageWidth, ImageHeight);
+
+    /// <summary>The circle whose crop (with <paramref name="margin"/>) is exactly the frame squared: for images that are already crops.</summary>
+    public static FundusCircle WholeFrame(int width, int height, float margin = FundusCrop.DefaultMargin) =>
+        new(width / 2f, height / 2f, Math.Max(width, height) / (2 * (1 + 2 * margin)), width, height);
 }
 
 /// <summary>The fundus as the model sees it, and where it was found in the photograph.</summary>
@@ -39,21 +43,38 @@ public static class FundusCrop
     /// <summary>Extra border around the circle in the crop, as a share of the diameter.</summary>
     public const float DefaultMargin = 0.02f;
 
-    public static FundusCircle? Detect(Image<Rgb24> image)
+    /// <summary>The downscaled brightness (max channel) that detection works on, made once per photograph.</summary>
+    private sealed class Analysis
     {
-        float scale = Math.Min(1f, AnalysisSize / (float)Math.Max(image.Width, image.Height));
-        int w = Math.Max(1, (int)Math.Round(image.Width * scale)), h = Math.Max(1, (int)Math.Round(image.Height * scale));
-        using var small = image.Clone(x => x.Resize(w, h, KnownResamplers.Box));
-        var value = MaxChannel(small);
+        public Analysis(Image<Rgb24> image)
+        {
+            Scale = Math.Min(1f, AnalysisSize / (float)Math.Max(image.Width, image.Height));
+            W = Math.Max(1, (int)Math.Round(image.Width * Scale));
+            H = Math.Max(1, (int)Math.Round(image.Height * Scale));
+            using var small = image.Clone(x => x.Resize(W, H, KnownResamplers.Box));
+            Value = MaxChannel(small);
+            _smooth = new Lazy<byte[]>(() => Smooth(Value, W, H, radius: 2));
+        }
+
+        private readonly Lazy<byte[]> _smooth;
+        public float Scale { get; }
+        public int W { get; }
+        public int H { get; }
+        public byte[] Value { get; }
+        public byte[] Smoothed => _smooth.Value;
+    }
+
+    public static FundusCircle? Detect(Image<Rgb24> image) => Detect(image, new Analysis(image));
+
+    private static FundusCircle? Detect(Image<Rgb24> image, Analysis a)
+    {
+        var (value, w, h, scale) = (a.Value, a.W, a.H, a.Scale);
         // A clean black surround (camera photographs) separates at a threshold just above the corners' level. A
         // contrast-enhanced crop has speckle in its surround instead; smoothing it away and splitting the histogram
         // (Otsu) finds the field there.
         var circle = Fit(value, w, h, Threshold(value, w, h));
         if (circle is null)
-        {
-            var smooth = Smooth(value, w, h, radius: 2);
-            circle = Fit(smooth, w, h, Otsu(smooth));
-        }
+            circle = Fit(a.Smoothed, w, h, Otsu(a.Smoothed));
         return circle is null ? null
             : new FundusCircle(circle.Value.X / scale, circle.Value.Y / scale, circle.Value.R / scale, image.Width, image.Height);
     }
@@ -63,13 +84,11 @@ public static class FundusCrop
     /// left and the right edge, so there is no surround to cut away. Cropping such an image again would only shrink it,
     /// which is how the crop stays idempotent on fundus-dev's 256 px crops and on its own output.
     /// </summary>
-    public static bool FillsFrame(Image<Rgb24> image)
+    public static bool FillsFrame(Image<Rgb24> image) => FillsFrame(new Analysis(image));
+
+    private static bool FillsFrame(Analysis a)
     {
-        float scale = Math.Min(1f, AnalysisSize / (float)Math.Max(image.Width, image.Height));
-        int w = Math.Max(1, (int)Math.Round(image.Width * scale)), h = Math.Max(1, (int)Math.Round(image.Height * scale));
-        using var small = image.Clone(x => x.Resize(w, h, KnownResamplers.Box));
-        var value = MaxChannel(small);
-        var smooth = Smooth(value, w, h, radius: 2);
+        var (smooth, w, h) = (a.Smoothed, a.W, a.H);
         int t = Threshold(smooth, w, h);
         // Along the middle fifth of the frame, does the field come within 3% of each edge (a crop's own margin is 2%)? A crop reaches left and right,
         // or three edges when a dark stretch of rim misses one; a camera photograph has surround left and right.
@@ -193,15 +212,21 @@ public static class FundusCrop
         bool Bright(int x, int y) => value[y * w + x] > t;
         // An edge needs a few bright pixels in a row, so that JPEG noise in the surround does not count.
         const int run = 3;
+        bool Run(int x, int y, int dx, int dy)
+        {
+            for (int i = 0; i < run; i++)
+                if (!Bright(x + i * dx, y + i * dy)) return false;
+            return true;
+        }
         var points = new List<(float X, float Y)>();
         int brightPixels = 0;
         for (int y = 0; y < h; y++)
         {
             int left = -1, right = -1;
             for (int x = 0; x + run <= w; x++)
-                if (Enumerable.Range(x, run).All(i => Bright(i, y))) { left = x; break; }
+                if (Run(x, y, 1, 0)) { left = x; break; }
             for (int x = w - 1; x - run + 1 >= 0; x--)
-                if (Enumerable.Range(x - run + 1, run).All(i => Bright(i, y))) { right = x; break; }
+                if (Run(x - run + 1, y, 1, 0)) { right = x; break; }
             for (int x = 0; x < w; x++) if (Bright(x, y)) brightPixels++;
             if (left < 0 || right - left < w / 10) continue;
             if (left > 0) points.Add((left - 0.5f, y));
@@ -211,9 +236,9 @@ public static class FundusCrop
         {
             int top = -1, bottom = -1;
             for (int y = 0; y + run <= h; y++)
-                if (Enumerable.Range(y, run).All(i => Bright(x, i))) { top = y; break; }
+                if (Run(x, y, 0, 1)) { top = y; break; }
             for (int y = h - 1; y - run + 1 >= 0; y--)
-                if (Enumerable.Range(y - run + 1, run).All(i => Bright(x, i))) { bottom = y; break; }
+                if (Run(x, y - run + 1, 0, 1)) { bottom = y; break; }
             if (top < 0 || bottom - top < h / 10) continue;
             // Where the frame clips the circle, the bright area ends at the frame, not at the circle.
             if (top > 0) points.Add((x, top - 0.5f));
@@ -304,13 +329,13 @@ public static class FundusCrop
     /// </summary>
     public static FundusView? Prepare(Image<Rgb24> image, int size, float margin = DefaultMargin)
     {
-        if (FillsFrame(image))
+        var analysis = new Analysis(image);
+        if (FillsFrame(analysis))
         {
-            int side = Math.Max(image.Width, image.Height);
-            var frame = new FundusCircle(image.Width / 2f, image.Height / 2f, side / (2 * (1 + 2 * margin)), image.Width, image.Height);
+            var frame = FundusCircle.WholeFrame(image.Width, image.Height, margin);
             return new FundusView(Crop(image, frame, size, margin), frame, AlreadyCropped: true);
         }
-        return Detect(image) is { } circle ? new FundusView(Crop(image, circle, size, margin), circle, AlreadyCropped: false) : null;
+        return Detect(image, analysis) is { } circle ? new FundusView(Crop(image, circle, size, margin), circle, AlreadyCropped: false) : null;
     }
 
     /// <summary>

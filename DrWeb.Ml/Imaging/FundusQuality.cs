@@ -78,8 +78,7 @@ public static class FundusQuality
     /// </summary>
     private static FundusView? WholeFrameIfFundusColoured(Image<Rgb24> image)
     {
-        int side = Math.Max(image.Width, image.Height);
-        var frame = new FundusCircle(image.Width / 2f, image.Height / 2f, side / (2 * (1 + 2 * FundusCrop.DefaultMargin)), image.Width, image.Height);
+        var frame = FundusCircle.WholeFrame(image.Width, image.Height);
         var view = FundusCrop.Crop(image, frame, ViewSize);
         double red = 0, blue = 0;
         int n = 0;

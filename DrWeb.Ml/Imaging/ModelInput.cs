@@ -75,9 +75,9 @@ public static class ModelInput
         else
         {
             // No fundus found (or no crop asked for): the whole frame, squared with black bars as the crop would.
-            int side = Math.Max(source.Width, source.Height);
-            var frame = new FundusCircle(source.Width / 2f, source.Height / 2f, side / (2 * (1 + 2 * FundusCrop.DefaultMargin)), source.Width, source.Height);
-            view = prep.CropFundus ? FundusCrop.Crop(source, frame, size) : source.Clone(x => x.Resize(size, size));
+            view = prep.CropFundus
+                ? FundusCrop.Crop(source, FundusCircle.WholeFrame(source.Width, source.Height), size)
+                : source.Clone(x => x.Resize(size, size));
         }
         ColourRecipes.Apply(view, prep.Recipe);
         return view;

@@ -29,12 +29,7 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
 
         _server = await ServerProcess.StartAsync(_data.Path);
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     [Fact]
@@ -43,12 +38,7 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1200 } });
         var page = await context.NewPageAsync();
         await page.GotoAsync(_server.Url + "/gallery");
-        await page.FillAsync("input[name='Input.Email']", ServerProcess.AdminEmail);
-        await page.FillAsync("input[name='Input.Password']", ServerProcess.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(_server.Url + "/gallery", new PageWaitForURLOptions { WaitUntil = WaitUntilState.NetworkIdle });
-        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
-        await page.WaitForTimeoutAsync(1000);
+        await Chromium.SignInAsync(page, _server, "/gallery");
 
         Assert.Equal("16 cases", await page.InnerTextAsync("[data-testid=case-count]"));
         Assert.Contains("57% of grade 3 (Severe NPDR) cases were called grade 0 (No DR)", await page.InnerTextAsync("[data-testid=bias-panel]"));

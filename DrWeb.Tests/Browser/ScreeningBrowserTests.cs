@@ -15,12 +15,7 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
     {
         _server = await ServerProcess.StartAsync();
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     [Fact]
@@ -29,13 +24,7 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
         await page.GotoAsync(_server.Url + "/screening");
         Assert.Contains("/account/login", page.Url);
-        await page.FillAsync("input[name='Input.Email']", ServerProcess.AdminEmail);
-        await page.FillAsync("input[name='Input.Password']", ServerProcess.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(_server.Url + "/screening", new PageWaitForURLOptions { WaitUntil = WaitUntilState.NetworkIdle });
-        // The upload is handled by the interactive circuit; wait until Blazor has started it.
-        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
-        await page.WaitForTimeoutAsync(1000);
+        await Chromium.SignInAsync(page, _server, "/screening");
 
         await page.Locator("input[type=file]").First.SetInputFilesAsync(SharedData.FundusDevImage("10007_left.jpeg"));
         var grade = page.Locator("[data-testid=grade]");

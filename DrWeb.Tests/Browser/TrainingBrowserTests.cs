@@ -25,12 +25,7 @@ public sealed class TrainingBrowserTests : IAsyncLifetime
         }
         _server = await ServerProcess.StartAsync(_data.Path);
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     [Fact]
@@ -38,12 +33,7 @@ public sealed class TrainingBrowserTests : IAsyncLifetime
     {
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1400 } });
         await page.GotoAsync(_server.Url + "/training");
-        await page.FillAsync("input[name='Input.Email']", ServerProcess.AdminEmail);
-        await page.FillAsync("input[name='Input.Password']", ServerProcess.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(_server.Url + "/training", new PageWaitForURLOptions { WaitUntil = WaitUntilState.NetworkIdle });
-        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
-        await page.WaitForTimeoutAsync(1000);
+        await Chromium.SignInAsync(page, _server, "/training");
 
         await page.Locator("input[data-testid=dataset-path], [data-testid=dataset-path] input").First.FillAsync(Path.Combine(_data.Path, "datasets", "tiny"));
         await page.ClickAsync("[data-testid=register-dataset]");

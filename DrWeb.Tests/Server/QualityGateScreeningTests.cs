@@ -64,12 +64,7 @@ public class QualityGateScreeningTests(DrWebFactory factory) : IClassFixture<DrW
     [Fact]
     public async Task The_api_reports_the_verdict_and_takes_the_override()
     {
-        _ = factory.Server;
-        using var scope = factory.Services.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWebUser>>();
-        var (_, secret) = await factory.Services.GetRequiredService<ApiTokenService>().IssueAsync((await users.FindByEmailAsync(DrWebFactory.AdminEmail))!.Id, "q");
-        using var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        using var client = factory.ApiClient((await factory.ApiTokenAsync(AccountSetup.Admin)).Secret);
 
         MultipartFormDataContent Form(bool anyway)
         {

@@ -12,23 +12,9 @@ namespace DrWeb.Tests.Server;
 
 public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
 {
-    private async Task<(string Secret, Guid TokenId)> TokenFor(string role)
-    {
-        _ = factory.Server;
-        using var scope = factory.Services.CreateScope();
-        string email = $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@drweb.test";
-        await scope.ServiceProvider.GetRequiredService<AccountSetup>().CreateAsync(email, DrWebFactory.Password, role);
-        var user = await scope.ServiceProvider.GetRequiredService<UserManager<DrWebUser>>().FindByEmailAsync(email);
-        var (token, secret) = await factory.Services.GetRequiredService<ApiTokenService>().IssueAsync(user!.Id, "test");
-        return (secret, token.Id);
-    }
+    private Task<(string Secret, Guid TokenId)> TokenFor(string role) => factory.ApiTokenAsync(role);
 
-    private HttpClient Client(string? secret)
-    {
-        var client = factory.CreateClient();
-        if (secret is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        return client;
-    }
+    private HttpClient Client(string? secret) => factory.ApiClient(secret);
 
     private static MultipartFormDataContent Upload(params (string Name, byte[] Bytes)[] files)
     {

@@ -52,21 +52,10 @@ public class TrainingPagesTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     [Fact]
     public async Task The_training_api_takes_admin_tokens_only_and_explains_refusals()
     {
-        _ = factory.Server;
-        using var scope = factory.Services.CreateScope();
-        var accounts = scope.ServiceProvider.GetRequiredService<AccountSetup>();
-        await accounts.CreateAsync("api-doctor@drweb.test", DrWebFactory.Password, AccountSetup.Doctor);
-        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWebUser>>();
-        var tokens = factory.Services.GetRequiredService<ApiTokenService>();
-        var (_, doctorSecret) = await tokens.IssueAsync((await users.FindByEmailAsync("api-doctor@drweb.test"))!.Id, "t");
-        var (_, adminSecret) = await tokens.IssueAsync((await users.FindByEmailAsync(DrWebFactory.AdminEmail))!.Id, "t");
-
-        using var doctor = factory.CreateClient();
-        doctor.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", doctorSecret);
+        using var doctor = factory.ApiClient((await factory.ApiTokenAsync(AccountSetup.Doctor)).Secret);
         Assert.Equal(HttpStatusCode.Forbidden, (await doctor.PostAsJsonAsync("/api/datasets", new { path = "/tmp" })).StatusCode);
 
-        using var admin = factory.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminSecret);
+        using var admin = factory.ApiClient((await factory.ApiTokenAsync(AccountSetup.Admin)).Secret);
         var outside = await admin.PostAsJsonAsync("/api/datasets", new { path = "/etc" });
         Assert.Equal((HttpStatusCode)422, outside.StatusCode);
         Assert.Contains("outside the folders datasets may come from", await outside.Content.ReadAsStringAsync());

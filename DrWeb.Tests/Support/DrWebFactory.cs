@@ -50,6 +50,26 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
         return client;
     }
 
+    /// <summary>A new user with <paramref name="role"/> and an API token of theirs.</summary>
+    public async Task<(string Secret, Guid TokenId)> ApiTokenAsync(string role)
+    {
+        _ = Server;
+        using var scope = Services.CreateScope();
+        string email = $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@drweb.test";
+        await scope.ServiceProvider.GetRequiredService<AccountSetup>().CreateAsync(email, Password, role);
+        var user = await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWeb.Server.Data.DrWebUser>>().FindByEmailAsync(email);
+        var (token, secret) = await Services.GetRequiredService<ApiTokenService>().IssueAsync(user!.Id, "test");
+        return (secret, token.Id);
+    }
+
+    /// <summary>A client that sends <paramref name="secret"/> as its bearer token (none when null).</summary>
+    public HttpClient ApiClient(string? secret)
+    {
+        var client = CreateClient();
+        if (secret is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        return client;
+    }
+
     /// <summary>The antiforgery token of the first form on a page.</summary>
     public static string FormToken(string html) =>
         Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"").Groups[1].Value;

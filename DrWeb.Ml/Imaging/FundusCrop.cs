@@ -23,9 +23,14 @@ public sealed record FundusCircle(float CenterX, float CenterY, float Radius, in
         new(width / 2f, height / 2f, Math.Max(width, height) / (2 * (1 + 2 * margin)), width, height);
 }
 
+/// <summary>Where the field of view is: a circle found in the photograph, or the whole frame of an image that already is a crop.</summary>
+public sealed record FundusLocation(FundusCircle Circle, bool AlreadyCropped);
+
 /// <summary>The fundus as the model sees it, and where it was found in the photograph.</summary>
 public sealed record FundusView(Image<Rgb24> Image, FundusCircle Circle, bool AlreadyCropped) : IDisposable
 {
+    public FundusLocation Location => new(Circle, AlreadyCropped);
+
     public void Dispose() => Image.Dispose();
 }
 

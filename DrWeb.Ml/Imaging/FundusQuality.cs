@@ -10,6 +10,8 @@ public enum QualityVerdict { Good, Usable, Ungradable }
 public enum QualityReason { NoFundusFound, TooDark, OverExposed, Blurred, FieldTooSmall, ResolutionTooLow }
 
 /// <summary>A verdict with its reasons and the measurements behind them, so every verdict can be checked.</summary>
+/// <param name="Location">Where the field of view was found (null when no fundus was); preparing the model's view
+/// from it avoids searching the photograph a second time.</param>
 public sealed record QualityReport(
     QualityVerdict Verdict,
     IReadOnlyList<(QualityReason Reason, bool Blocking, string Message)> Reasons,
@@ -17,9 +19,13 @@ public sealed record QualityReport(
     double SaturatedShare,
     double Sharpness,
     double FundusDiameter,
-    double FieldShare)
+    double FieldShare,
+    FundusLocation? Location = null)
 {
     public bool Gradable => Verdict != QualityVerdict.Ungradable;
+
+    /// <summary>The reasons' messages, one per line, as stored with a case; null when there are none.</summary>
+    public string? ReasonLines => Reasons.Count == 0 ? null : string.Join("\n", Reasons.Select(r => r.Message));
 }
 
 /// <summary>
@@ -68,7 +74,7 @@ public static class FundusQuality
         Check(diameter < DiameterBlocking, diameter < DiameterWarning, QualityReason.ResolutionTooLow,
             $"The fundus is only {diameter:0} pixels across. Upload the camera's full-resolution file.");
         var verdict = reasons.Any(r => r.Item2) ? QualityVerdict.Ungradable : reasons.Count > 0 ? QualityVerdict.Usable : QualityVerdict.Good;
-        return new QualityReport(verdict, reasons, brightness, saturated, sharpness, diameter, field);
+        return new QualityReport(verdict, reasons, brightness, saturated, sharpness, diameter, field, view.Location);
     }
 
     /// <summary>

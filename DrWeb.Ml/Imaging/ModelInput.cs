@@ -51,10 +51,16 @@ public static class ModelInput
 
     public static Tensor ToTensor(Image<Rgb24> source, Preprocessing prep)
     {
+        using var view = Prepare(source, prep);
+        return ToTensor(view, prep);
+    }
+
+    /// <summary>The tensor for a view made by <see cref="Prepare"/> with the same preprocessing.</summary>
+    public static Tensor ToTensor(ModelView view, Preprocessing prep)
+    {
         int size = prep.InputSize;
         var chw = new float[3 * size * size];
-        using var view = View(source, prep);
-        Fill(view ?? source, prep, chw);
+        Fill(view.Image, prep, chw);
         return tensor(chw, [3, size, size]);
     }
 
@@ -63,25 +69,51 @@ public static class ModelInput
     /// preprocessing asks for it) and the colour recipe applied, at the model's input size. Null when the preprocessing
     /// has no such step, so that older models see exactly what they were trained on. Training and inference both call this.
     /// </summary>
-    public static Image<Rgb24>? View(Image<Rgb24> source, Preprocessing prep)
+    public static Image<Rgb24>? View(Image<Rgb24> source, Preprocessing prep) => prep.HasView ? Prepare(source, prep).Image : null;
+
+    /// <summary>
+    /// What the model receives from <paramref name="source"/>, at its input size, with a sentence on how it was made.
+    /// <paramref name="location"/> reuses a fundus detection already done on the same image (the quality gate's), so a
+    /// photograph is searched once; the crop is the same either way.
+    /// </summary>
+    public static ModelView Prepare(Image<Rgb24> source, Preprocessing prep, FundusLocation? location = null)
     {
-        if (!prep.HasView) return null;
         int size = prep.InputSize;
+        if (!prep.HasView)
+            return new ModelView(Resize(source, size), prepared: false, null, ModelView.Describe(prep, null));
         Image<Rgb24> view;
-        if (prep.CropFundus && FundusCrop.Prepare(source, size) is { } fundus)
+        if (!prep.CropFundus)
+        {
+            view = source.Clone(x => x.Resize(size, size));
+            location = null;
+        }
+        else if (location is not null)
+        {
+            view = FundusCrop.Crop(source, location.Circle, size);
+        }
+        else if (FundusCrop.Prepare(source, size) is { } fundus)
         {
             view = fundus.Image;
+            location = fundus.Location;
         }
         else
         {
-            // No fundus found (or no crop asked for): the whole frame, squared with black bars as the crop would.
-            view = prep.CropFundus
-                ? FundusCrop.Crop(source, FundusCircle.WholeFrame(source.Width, source.Height), size)
-                : source.Clone(x => x.Resize(size, size));
+            // No fundus found: the whole frame, squared with black bars as the crop would.
+            view = FundusCrop.Crop(source, FundusCircle.WholeFrame(source.Width, source.Height), size);
         }
         ColourRecipes.Apply(view, prep.Recipe);
-        return view;
+        return new ModelView(view, prepared: true, location, ModelView.Describe(prep, location));
     }
+
+    private static Image<Rgb24> Resize(Image<Rgb24> source, int size) =>
+        source.Width == size && source.Height == size
+            ? source.Clone()
+            : source.Clone(x => x.Resize(new ResizeOptions
+            {
+                Size = new SixLabors.ImageSharp.Size(size, size),
+                Mode = ResizeMode.Stretch,
+                Sampler = KnownResamplers.Triangle,
+            }));
 
     /// <summary>
     /// Writes the [3, S, S] model input for <paramref name="source"/> into <paramref name="destination"/>. Pure managed
@@ -93,14 +125,7 @@ public static class ModelInput
         int plane = size * size;
         if (destination.Length != 3 * plane)
             throw new ArgumentException($"Destination holds {destination.Length} values, a {size} px input needs {3 * plane}.");
-        using var resized = source.Width == size && source.Height == size
-            ? source.Clone()
-            : source.Clone(x => x.Resize(new ResizeOptions
-            {
-                Size = new SixLabors.ImageSharp.Size(size, size),
-                Mode = ResizeMode.Stretch,
-                Sampler = KnownResamplers.Triangle,
-            }));
+        using var resized = Resize(source, size);
 
         var rgb = new Rgb24[plane];
         resized.CopyPixelDataTo(rgb);

@@ -42,11 +42,18 @@ public sealed class Grader : IDisposable
     /// <summary>Grades the image and, when <paramref name="explain"/> is set, explains the predicted grade.</summary>
     public GradingResult Grade(FundusImage image, bool explain = true, string? camLayer = null)
     {
+        using var view = ModelInput.Prepare(image.Pixels, Preprocessing);
+        return Grade(view, explain, camLayer);
+    }
+
+    /// <summary>Grades a view already prepared with this grader's <see cref="Preprocessing"/> (so it can be shown and stored too).</summary>
+    public GradingResult Grade(ModelView view, bool explain = true, string? camLayer = null)
+    {
         _gate.Wait();
         try
         {
             using var scope = NewDisposeScope();
-            Tensor input = ModelInput.ToTensor(image, Preprocessing).unsqueeze(0).to(_device);
+            Tensor input = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
             float[] logits;
             CamResult? cam = null;
             if (explain)
@@ -77,12 +84,20 @@ public sealed class Grader : IDisposable
     public (GradeProbabilities Probabilities, IReadOnlyList<CamResult> Explanations) Explain(FundusImage image, IReadOnlyList<int> classes,
         string? camLayer = null)
     {
+        using var view = ModelInput.Prepare(image.Pixels, Preprocessing);
+        return Explain(view, classes, camLayer);
+    }
+
+    /// <summary><see cref="Explain(FundusImage, IReadOnlyList{int}, string?)"/> for a view already prepared with this grader's preprocessing.</summary>
+    public (GradeProbabilities Probabilities, IReadOnlyList<CamResult> Explanations) Explain(ModelView view, IReadOnlyList<int> classes,
+        string? camLayer = null)
+    {
         if (classes.Count == 0) throw new ArgumentException("Name at least one class to explain.", nameof(classes));
         _gate.Wait();
         try
         {
             using var scope = NewDisposeScope();
-            Tensor one = ModelInput.ToTensor(image, Preprocessing).unsqueeze(0).to(_device);
+            Tensor one = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
             Tensor input = one.expand(classes.Count, -1, -1, -1).contiguous();
             var cams = Cam.Compute(Model, input, camLayer, classes.ToArray());
             return (GradeProbabilities.FromLogits(cams[0].Logits), cams);

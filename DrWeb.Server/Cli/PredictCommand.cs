@@ -94,7 +94,8 @@ internal static class PredictCommand
             try
             {
                 using var image = decoder.Decode(file.FullName);
-                var result = grader.Grade(image, explain: overlay is not null, camLayer);
+                using var view = ModelInput.Prepare(image.Pixels, grader.Preprocessing);
+                var result = grader.Grade(view, explain: overlay is not null, camLayer);
                 output.WriteLine();
                 output.WriteLine($"{file.Name}  ({image.Width}x{image.Height} {image.Format})");
                 for (int g = 0; g < DrGrade.Count; g++)
@@ -106,9 +107,7 @@ internal static class PredictCommand
                 if (overlay is not null && result.Explanation is not null)
                 {
                     string path = OverlayPath(overlay, file, images.Length);
-                    // On the picture the model saw: the fundus crop, for a model that crops.
-                    using var seen = ModelInput.View(image.Pixels, grader.Preprocessing);
-                    File.WriteAllBytes(path, HeatmapOverlay.RenderPng(seen ?? image.Pixels, result.Explanation.Raw, overlayOptions));
+                    File.WriteAllBytes(path, HeatmapOverlay.RenderPng(view.HeatmapBase(image.Pixels), result.Explanation.Raw, overlayOptions));
                     output.WriteLine($"  overlay: {path} (Grad-CAM of grade {result.Explanation.TargetClass} at {result.Explanation.Layer})");
                 }
             }

@@ -66,6 +66,15 @@ public sealed class Prediction
 
     public required string CamLayer { get; set; }
 
+    /// <summary>PNG of the picture the model was given (crop and colour recipe at its input size); null on rows made before it was kept.</summary>
+    public string? ModelViewHash { get; set; }
+
+    /// <summary>How that picture was made from the photograph, in one sentence.</summary>
+    public string? ModelViewNote { get; set; }
+
+    /// <summary>The overlays are drawn on the model's view (a cropping model) rather than on the original photograph.</summary>
+    public bool HeatmapOnModelView { get; set; }
+
     /// <summary>SHA-256 of the overlay PNG in the image store.</summary>
     public required string OverlayHash { get; set; }
 
@@ -342,6 +351,21 @@ public sealed class EvaluationCase
     public required string HeatmapPredictedHash { get; set; }
     public required string HeatmapTrueHash { get; set; }
     public required string CamLayer { get; set; }
+
+    /// <summary>PNG of the picture the model was given (crop and colour recipe at its input size); null on rows made before it was kept.</summary>
+    public string? ModelViewHash { get; set; }
+
+    /// <summary>How that picture was made from the photograph, in one sentence.</summary>
+    public string? ModelViewNote { get; set; }
+
+    /// <summary>The overlays are drawn on the model's view (a cropping model) rather than on the original photograph.</summary>
+    public bool HeatmapOnModelView { get; set; }
+
+    /// <summary>The image-quality gate's verdict on the photograph (Good, Usable, Ungradable); null on older rows.</summary>
+    public string? QualityVerdict { get; set; }
+
+    /// <summary>The gate's reasons, one per line.</summary>
+    public string? QualityReasons { get; set; }
 
     public float[] Probabilities => [P0, P1, P2, P3, P4];
     public bool Correct => TrueGrade == PredictedGrade;

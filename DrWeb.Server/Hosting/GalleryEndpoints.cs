@@ -8,7 +8,6 @@ namespace DrWeb.Server.Hosting;
 /// </summary>
 public static class GalleryEndpoints
 {
-
     public static void MapGalleryEndpoints(this WebApplication app)
     {
         app.MapGet("/gallery/media/{hash}", (string hash, int? max, ImageStore store, DisplayImages images, HttpContext http) =>
@@ -17,7 +16,8 @@ public static class GalleryEndpoints
                 return Results.Problem(statusCode: 404, title: "No such image", detail: "The image is not in the store.");
             int side = Math.Clamp(max ?? DisplayImages.DefaultMaxSide, 32, 2048);
             http.Response.Headers.CacheControl = "private, max-age=86400, immutable";
-            return Results.File(images.Jpeg(hash, side), "image/jpeg");
+            var (bytes, contentType) = images.ForDisplay(hash, side);
+            return Results.File(bytes, contentType);
         }).RequireAuthorization(p => p.RequireRole(AccountSetup.Educator, AccountSetup.Admin));
 
         app.MapGet("/gallery/lessons/{id:guid}/export", async (Guid id, LessonExport export, HttpContext http) =>

@@ -18,7 +18,8 @@ public static class ScreeningApi
     public sealed record ScreeningItem(string FileName, Guid? CaseId, float[]? Probabilities, int? Grade, string? GradeName,
         bool? Referable, float? ReferableProbability, string? ReferableRule, string? ModelVersion, string? CamLayer,
         string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId, string? QualityVerdict = null,
-        IReadOnlyList<string>? QualityReasons = null, bool QualityOverridden = false);
+        IReadOnlyList<string>? QualityReasons = null, bool QualityOverridden = false, string? OriginalUrl = null,
+        string? ModelViewUrl = null, string? ModelViewNote = null, bool HeatmapOnModelView = false);
 
     public sealed record ScreeningResponse(IReadOnlyList<ScreeningItem> Results);
 
@@ -36,10 +37,25 @@ public static class ScreeningApi
             await cases.GetAsync(id, http.RequestAborted) is { } found
                 ? Results.Ok(Item(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First(), false))
                 : NotFound(id));
-        api.MapGet("{id:guid}/overlay", async (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
-            await cases.GetAsync(id, http.RequestAborted) is { } found
-                ? Results.File(store.Read(found.Predictions.OrderByDescending(p => p.CreatedUtc).First().OverlayHash), "image/png")
-                : NotFound(id));
+        api.MapGet("{id:guid}/overlay", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            LatestImageAsync(id, cases, store, http, (_, p) => p.OverlayHash, "image/png"));
+        api.MapGet("{id:guid}/model-view", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            LatestImageAsync(id, cases, store, http, (_, p) => p.ModelViewHash, "image/png"));
+        api.MapGet("{id:guid}/original", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            LatestImageAsync(id, cases, store, http, (c, _) => c.ImageHash, null));
+    }
+
+    /// <summary>One stored image of a case's latest prediction; the original keeps the type it was uploaded with.</summary>
+    private static async Task<IResult> LatestImageAsync(Guid id, CaseQueries cases, ImageStore store, HttpContext http,
+        Func<Case, Prediction, string?> pick, string? contentType)
+    {
+        if (await cases.GetAsync(id, http.RequestAborted) is not { } found)
+            return NotFound(id);
+        string? hash = pick(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First());
+        if (hash is null)
+            return Results.Problem(statusCode: 404, title: "Not kept for this case",
+                detail: "This case was screened before the model's view was stored; screen the image again to get it.");
+        return Results.File(store.Read(hash), contentType ?? ContentTypeOf(found.Format));
     }
 
     private static async Task<IResult> ScreenAsync(HttpRequest request, ScreeningService screening, IOptions<DrWebOptions> options, ClaimsPrincipal user)
@@ -88,7 +104,18 @@ public static class ScreeningApi
     private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>
         new(c.FileName, c.Id, p.Probabilities, p.Grade, DrGrade.Name(p.Grade), p.Referable, p.ReferableProbability, p.ReferableRule,
             p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null, c.QualityVerdict,
-            c.QualityReasons?.Split('\n'), c.QualityOverridden);
+            c.QualityReasons?.Split('\n'), c.QualityOverridden, $"/api/screenings/{c.Id}/original",
+            p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView);
+
+    private static string ContentTypeOf(string format) => format.ToLowerInvariant() switch
+    {
+        "jpeg" or "jpg" => "image/jpeg",
+        "png" => "image/png",
+        "tiff" or "tif" => "image/tiff",
+        "bmp" => "image/bmp",
+        "webp" => "image/webp",
+        _ => "application/octet-stream",
+    };
 
     private static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id}.");

@@ -27,9 +27,10 @@ public static class ValidationGallery
             byte[] bytes = File.ReadAllBytes(source.Path);
             using var image = decoder.Decode(bytes, Path.GetFileName(source.Path));
             int[] classes = e.PredictedGrade == e.TrueGrade ? [e.PredictedGrade] : [e.PredictedGrade, e.TrueGrade];
-            var (_, cams) = grader.Explain(image, classes);
-            using var seen = ModelInput.View(image.Pixels, grader.Preprocessing);
-            var basePicture = seen ?? image.Pixels;
+            var quality = FundusQuality.Assess(image.Pixels);
+            using var view = ModelInput.Prepare(image.Pixels, grader.Preprocessing, quality.Location);
+            var (_, cams) = grader.Explain(view, classes);
+            var basePicture = view.HeatmapBase(image.Pixels);
             string predicted = store.Save(HeatmapOverlay.RenderPng(basePicture, cams[0].Raw));
             string truth = cams.Count > 1 ? store.Save(HeatmapOverlay.RenderPng(basePicture, cams[1].Raw)) : predicted;
             var p = e.Probabilities;
@@ -38,6 +39,8 @@ public static class ValidationGallery
                 ImageId = e.Image, ImageHash = store.Save(bytes), PatientId = source.PatientId, Eye = EyeOf(e.Image),
                 TrueGrade = e.TrueGrade, PredictedGrade = e.PredictedGrade, P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
                 HeatmapPredictedHash = predicted, HeatmapTrueHash = truth, CamLayer = cams[0].Layer,
+                ModelViewHash = store.Save(view.ToPng()), ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
+                QualityVerdict = quality.Verdict.ToString(), QualityReasons = quality.ReasonLines,
             });
             progress?.Invoke(cases.Count, evaluated.Count);
         }

@@ -1,5 +1,6 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Processing;
 
 namespace DrWeb.Server.Services;
@@ -12,13 +13,34 @@ public sealed class DisplayImages(ImageStore store)
 {
     public const int DefaultMaxSide = 768;
 
-    public string DataUrl(string hash, int maxSide = DefaultMaxSide) =>
-        "data:image/jpeg;base64," + Convert.ToBase64String(Jpeg(hash, maxSide));
+    public string DataUrl(string hash, int maxSide = DefaultMaxSide)
+    {
+        var (bytes, contentType) = ForDisplay(hash, maxSide);
+        return $"data:{contentType};base64,{Convert.ToBase64String(bytes)}";
+    }
 
     /// <summary>A JPEG of the stored image no larger than <paramref name="maxSide"/> pixels on its longer side.</summary>
     public byte[] Jpeg(string hash, int maxSide = DefaultMaxSide)
     {
         using var image = Image.Load(store.Read(hash));
+        return Jpeg(image, maxSide);
+    }
+
+    /// <summary>
+    /// Small PNGs (the model's 224 px view, its overlays) are sent as stored, so what is shown is exactly what the model
+    /// was given; anything larger becomes a screen-sized JPEG.
+    /// </summary>
+    public (byte[] Bytes, string ContentType) ForDisplay(string hash, int maxSide = DefaultMaxSide)
+    {
+        byte[] stored = store.Read(hash);
+        using var image = Image.Load(stored);
+        if (Math.Max(image.Width, image.Height) <= maxSide && Image.DetectFormat(stored) is PngFormat)
+            return (stored, "image/png");
+        return (Jpeg(image, maxSide), "image/jpeg");
+    }
+
+    private static byte[] Jpeg(Image image, int maxSide)
+    {
         if (Math.Max(image.Width, image.Height) > maxSide)
             image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(maxSide, maxSide), Mode = ResizeMode.Max }));
         using var ms = new MemoryStream();

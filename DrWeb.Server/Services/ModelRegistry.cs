@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Server.Data;
 using Microsoft.EntityFrameworkCore;
@@ -291,7 +292,7 @@ public sealed partial class ModelRegistry(
         {
             Name = name, Location = location, Source = source, Architecture = manifest.Architecture, Head = manifest.Head.ToString(),
             TrainablePolicy = manifest.TrainablePolicy == "custom" ? string.Join(",", manifest.TrainablePrefixes.Select(p => p.TrimEnd('.'))) : manifest.TrainablePolicy,
-            Preprocessing = $"{manifest.Preprocessing.InputSize} px, {manifest.Preprocessing.Normalisation}",
+            Preprocessing = Describe(manifest.Preprocessing),
             BaseWeights = manifest.BaseWeights, DataFingerprint = manifest.DataFingerprint, Label = manifest.Label,
             CreatedUtc = manifest.CreatedUtc, TrainImages = manifest.TrainImages, ValidationImages = manifest.ValidationImages,
             ReferableAuc = referable?.RocAuc is { } auc && double.IsFinite(auc) ? auc : null,
@@ -340,4 +341,8 @@ public sealed partial class ModelRegistry(
 
     [GeneratedRegex(@"[^a-z0-9._-]+")]
     private static partial Regex NotSlug();
+
+    /// <summary>How a model prepares photographs, as shown in the registry: input size, crop, colour recipe, normalisation.</summary>
+    public static string Describe(Preprocessing prep) =>
+        $"{prep.InputSize} px, {(prep.CropFundus ? "fundus crop" : "whole frame")}, recipe {prep.Recipe.ToString().ToLowerInvariant()}, {prep.Normalisation}";
 }

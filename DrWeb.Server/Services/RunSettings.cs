@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
 
@@ -16,6 +17,15 @@ public sealed record RunSettings
 
     public HeadKind Head { get; init; } = HeadKind.Paper;
     public TrainingOptions Options { get; init; } = new();
+
+    /// <summary>
+    /// Crop each photograph to its fundus circle before anything else (recorded with the model, applied at inference).
+    /// Off when absent, so settings stored before it existed mean what they meant; the new-run form turns it on.
+    /// </summary>
+    public bool CropFundus { get; init; }
+
+    /// <summary>Colour normalisation of the cropped view; None when absent, as for <see cref="CropFundus"/>.</summary>
+    public ColourRecipe Recipe { get; init; } = ColourRecipe.None;
 
     /// <summary>
     /// Leave out dataset rows with problems (missing, unreadable or mislabelled images) instead of failing the run.

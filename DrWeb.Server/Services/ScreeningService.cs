@@ -106,12 +106,12 @@ public sealed class ScreeningService(
                     return ScreeningOutcome.Rejected(name, activeModel.Problem ?? ActiveModel.NoModel);
                 progress?.Report(new ScreeningProgress("grading"));
                 var clock = Stopwatch.StartNew();
-                var result = await Task.Run(() => lease.Grader.Grade(image, explain: true), cancellationToken);
-                // The heatmap belongs on the picture the model saw: for a model that crops the fundus, that is the crop.
-                using var seen = ModelInput.View(image.Pixels, lease.Grader.Preprocessing);
-                byte[] overlay = HeatmapOverlay.RenderPng(seen ?? image.Pixels, result.Explanation!.Raw);
+                // One view serves the model, the overlay and the doctor's "what the model saw"; it reuses the gate's fundus detection.
+                using var view = await Task.Run(() => ModelInput.Prepare(image.Pixels, lease.Grader.Preprocessing, quality.Location), cancellationToken);
+                var result = await Task.Run(() => lease.Grader.Grade(view, explain: true), cancellationToken);
+                byte[] overlay = HeatmapOverlay.RenderPng(view.HeatmapBase(image.Pixels), result.Explanation!.Raw);
                 double ms = clock.Elapsed.TotalMilliseconds;
-                return await SaveAsync(upload, image, quality, result, overlay, lease.Version, ms, cancellationToken);
+                return await SaveAsync(upload, image, quality, view, result, overlay, lease.Version, ms, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -131,7 +131,8 @@ public sealed class ScreeningService(
         }
     }
 
-    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, QualityReport quality, GradingResult result, byte[] overlay,
+    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, QualityReport quality, ModelView view,
+        GradingResult result, byte[] overlay,
         string modelVersion, double ms, CancellationToken token)
     {
         string hash = ImageStore.HashOf(upload.Bytes);
@@ -139,13 +140,14 @@ public sealed class ScreeningService(
         bool seenBefore = await db.Cases.AnyAsync(c => c.ImageHash == hash, token);
         store.Save(upload.Bytes);
         string overlayHash = store.Save(overlay);
+        string viewHash = store.Save(view.ToPng());
         var p = result.Probabilities;
         var screened = new Case
         {
             ImageHash = hash, FileName = Path.GetFileName(upload.FileName), Format = image.Format, Width = image.Width, Height = image.Height,
             PatientId = Blank(upload.PatientId), Eye = Blank(upload.Eye)?.ToLowerInvariant(), DoctorGrade = upload.DoctorGrade, UploadedBy = upload.UploadedBy,
             QualityVerdict = quality.Verdict.ToString(),
-            QualityReasons = quality.Reasons.Count == 0 ? null : string.Join("\n", quality.Reasons.Select(r => r.Message)),
+            QualityReasons = quality.ReasonLines,
             QualityOverridden = quality.Verdict == QualityVerdict.Ungradable,
         };
         var prediction = new Prediction
@@ -154,6 +156,7 @@ public sealed class ScreeningService(
             P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
             Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
             ReferableRule = result.Referable.Rule, CamLayer = result.Explanation!.Layer, OverlayHash = overlayHash, DurationMs = ms,
+            ModelViewHash = viewHash, ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
         };
         screened.Predictions.Add(prediction);
         db.Cases.Add(screened);

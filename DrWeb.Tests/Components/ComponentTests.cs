@@ -87,10 +87,40 @@ public sealed class ComponentTests : IAsyncLifetime
         Assert.Contains("patient P-17", card.Markup);
         Assert.Contains("image quality: Ungradable (graded anyway by the doctor)", card.Find("[data-testid=quality]").TextContent);
         Assert.Equal("Blurred (sharpness 2.1).", card.Find("[data-testid=quality-reasons]").TextContent);
-        Assert.Equal(2, card.FindAll("img.photo").Count);
+        // A case screened before the model's view was kept: the original, and the overlay on it.
+        Assert.Empty(card.FindAll("[data-testid=model-view]"));
+        Assert.Equal(2, card.FindAll("[data-testid=heatmap-stack] img").Count);
 
         card.Find("input[type=checkbox]").Change(false);
-        Assert.Single(card.FindAll("img.photo"));
+        Assert.Single(card.FindAll("[data-testid=heatmap-stack] img"));
+    }
+
+    [Fact]
+    public void A_screening_result_shows_what_the_model_saw_next_to_the_original_with_the_heatmap_on_it()
+    {
+        var store = _context.Services.GetRequiredService<ImageStore>();
+        string original = store.Save(File.ReadAllBytes(Path.Combine(SharedData.FundusRawImages, "17_left.jpeg")));
+        using var view = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(224, 224);
+        using var ms = new MemoryStream();
+        view.Save(ms, new SixLabors.ImageSharp.Formats.Png.PngEncoder());
+        string viewHash = store.Save(ms.ToArray());
+        var screened = new Case { ImageHash = original, FileName = "17_left.jpeg", Format = "Jpeg", Width = 4752, Height = 3168, QualityVerdict = "Good" };
+        var prediction = new Prediction
+        {
+            ModelVersion = "cropping-model", P0 = 1, Grade = 0, ReferableRule = "argmax grade >= 2", CamLayer = "layer4.2", OverlayHash = viewHash,
+            ModelViewHash = viewHash, HeatmapOnModelView = true, ModelViewNote = "Fundus cropped to the circle 3100 px across centred at (2376, 1584), colour recipe graham, 224 x 224 px.",
+        };
+
+        var card = _context.Render<ScreeningResult>(x => x.Add(c => c.Case, screened).Add(c => c.Prediction, prediction));
+
+        string originalSrc = card.Find("[data-testid=original-view] img").GetAttribute("src")!;
+        string viewSrc = card.Find("[data-testid=model-view] img").GetAttribute("src")!;
+        Assert.StartsWith("data:image/jpeg", originalSrc);
+        // The model's view is sent as stored (lossless PNG), not re-encoded.
+        Assert.Equal("data:image/png;base64," + Convert.ToBase64String(store.Read(viewHash)), viewSrc);
+        Assert.Contains("What the model saw: Fundus cropped to the circle 3100 px across", card.Find("[data-testid=model-view] figcaption").TextContent);
+        Assert.Equal(viewSrc, card.Find("[data-testid=heatmap-stack] img").GetAttribute("src"));
+        Assert.Contains("image quality: Good", card.Find("[data-testid=quality]").TextContent);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

@@ -1,4 +1,5 @@
 using Hangfire;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Training;
 using DrWeb.Server.Data;
 using DrWeb.Server.Services;
@@ -76,7 +77,8 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
     [Fact]
     public async Task A_tiny_real_run_through_hangfire_succeeds_registers_a_model_and_stores_gallery_cases()
     {
-        var outcome = await host.Runs.StartAsync(host.Tiny(), "tiny-run", new RunTiming.Now(), "admin@drweb.test");
+        var settings = host.Tiny() with { CropFundus = true, Recipe = ColourRecipe.Clahe };
+        var outcome = await host.Runs.StartAsync(settings, "tiny-run", new RunTiming.Now(), "admin@drweb.test");
         Assert.True(outcome.Succeeded, string.Join(" ", outcome.Problems));
 
         var run = await host.WaitForEndAsync(outcome.Run!.Id);
@@ -94,6 +96,11 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
         Assert.Equal(host.Dataset.Fingerprint, version.DataFingerprint);
         Assert.False(version.IsActive);
         Assert.True(DrWeb.Ml.Models.ModelDirectory.IsModelDirectory(host.Registry.Resolve(version)));
+        // The run's preparation is the model's: recorded in its manifest, shown in the registry.
+        var prep = DrWeb.Ml.Models.ModelDirectory.ReadManifest(host.Registry.Resolve(version)).Preprocessing;
+        Assert.True(prep.CropFundus);
+        Assert.Equal(ColourRecipe.Clahe, prep.Recipe);
+        Assert.Contains("fundus crop, recipe clahe", version.Preprocessing);
 
         await using var db = await host.DbAsync();
         var evaluation = await db.ModelEvaluations.Include(e => e.Cases).SingleAsync(e => e.ModelVersionId == version.Id);
@@ -105,7 +112,17 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
             Assert.Equal(c.Correct, c.HeatmapPredictedHash == c.HeatmapTrueHash);
             Assert.Equal(1f, c.Probabilities.Sum(), 3);
             Assert.Equal(Array.IndexOf(c.Probabilities, c.Probabilities.Max()), c.PredictedGrade);
+            // Each gallery case keeps its quality verdict and the picture the model saw, with the heatmaps drawn on it.
+            Assert.Contains(c.QualityVerdict, new[] { "Good", "Usable", "Ungradable" });
+            Assert.True(c.HeatmapOnModelView);
+            Assert.False(string.IsNullOrWhiteSpace(c.ModelViewNote));
+            using var view = SixLabors.ImageSharp.Image.Load(host.Store.Read(c.ModelViewHash!));
+            using var heat = SixLabors.ImageSharp.Image.Load(host.Store.Read(c.HeatmapPredictedHash));
+            Assert.Equal((224, 224), (view.Width, view.Height));
+            Assert.Equal((view.Width, view.Height), (heat.Width, heat.Height));
         }
+        // fundus-dev images are 256 px crops: usable at best (low resolution), and a clinician graded each one.
+        Assert.All(evaluation.Cases, c => Assert.NotEqual("Good", c.QualityVerdict));
         // The starter was active, so it was measured on the same images for "activate if better".
         var incumbent = await db.ModelEvaluations.SingleAsync(e => e.RunId == run.Id && e.ModelVersionId != version.Id);
         Assert.Equal(evaluation.DataFingerprint, incumbent.DataFingerprint);

@@ -280,6 +280,9 @@ namespace DrWeb.Server.Data.Migrations
                         .HasMaxLength(8)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("HeatmapOnModelView")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("HeatmapPredictedHash")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -298,6 +301,12 @@ namespace DrWeb.Server.Data.Migrations
                     b.Property<string>("ImageId")
                         .IsRequired()
                         .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelViewHash")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelViewNote")
                         .HasColumnType("TEXT");
 
                     b.Property<float>("P0")
@@ -321,6 +330,12 @@ namespace DrWeb.Server.Data.Migrations
 
                     b.Property<int>("PredictedGrade")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("QualityReasons")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("QualityVerdict")
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("TrueGrade")
                         .HasColumnType("INTEGER");
@@ -570,8 +585,17 @@ namespace DrWeb.Server.Data.Migrations
                     b.Property<int>("Grade")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("HeatmapOnModelView")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ModelVersion")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelViewHash")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelViewNote")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("OverlayHash")

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
 using DrWeb.Server.Services;
@@ -41,6 +42,13 @@ public sealed class RunForm
     public string? Label { get; set; }
     public bool SkipBadRows { get; set; }
 
+    // New models prepare photographs as the starter does (see the README's robustness study), since doctors upload camera originals.
+    public bool CropFundus { get; set; } = true;
+    public ColourRecipe Recipe { get; set; } = StarterRecipe;
+
+    /// <summary>The starter model's colour recipe, chosen from the robustness study.</summary>
+    public const ColourRecipe StarterRecipe = ColourRecipe.None;
+
     public RunStart Start { get; set; } = RunStart.Now;
     public DateTime? StartDate { get; set; }
     public TimeSpan? StartTime { get; set; }
@@ -81,7 +89,7 @@ public sealed class RunForm
         return (new RunSettings
         {
             DatasetId = DatasetId!.Value, Architecture = Architecture, BaseCheckpointId = Architecture == "resnet18" ? null : BaseCheckpointId,
-            Head = Head, Options = options, SkipBadRows = SkipBadRows, Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
+            Head = Head, Options = options, SkipBadRows = SkipBadRows, CropFundus = CropFundus, Recipe = Recipe, Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
         }, problems);
     }
 

@@ -26,6 +26,7 @@ public sealed record Preprocessing(int InputSize, Normalisation Normalisation, f
     public ColourRecipe Recipe { get; init; } = ColourRecipe.None;
 
     /// <summary>Whether <see cref="ModelInput.View"/> changes anything before resizing and normalising.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool HasView => CropFundus || Recipe != ColourRecipe.None;
 
     /// <summary>torchvision's ImageNet normalisation at 224 px.</summary>

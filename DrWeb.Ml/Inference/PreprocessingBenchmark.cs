@@ -22,5 +22,13 @@ public static class PreprocessingBenchmark
             yield return BenchmarkTiming.Measure($"crop + {recipe.ToString().ToLowerInvariant()} + normalise", 1, 1, iterations, warmup,
                 () => ModelInput.ToTensor(image.Pixels, prep).Dispose());
         }
+        // What screening does per upload: the gate, then the model's view from the gate's detection, then the tensor.
+        var screening = Preprocessing.ImageNet224 with { CropFundus = true, Recipe = ColourRecipe.Clahe };
+        yield return BenchmarkTiming.Measure("screening: gate + view from its detection + clahe + normalise", 1, 1, iterations, warmup, () =>
+        {
+            var quality = FundusQuality.Assess(image.Pixels);
+            using var view = ModelInput.Prepare(image.Pixels, screening, quality.Location);
+            ModelInput.ToTensor(view, screening).Dispose();
+        });
     }
 }

@@ -19,19 +19,24 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_doctor_uploads_a_photograph_and_sees_grade_probabilities_and_overlay_then_a_bad_file_and_its_message()
+    public async Task A_doctor_uploads_a_camera_photograph_and_sees_grade_probabilities_what_the_model_saw_and_overlay_then_a_bad_file_and_its_message()
     {
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
         await page.GotoAsync(_server.Url + "/screening");
         Assert.Contains("/account/login", page.Url);
         await Chromium.SignInAsync(page, _server, "/screening");
 
-        await page.Locator("input[type=file]").First.SetInputFilesAsync(SharedData.FundusDevImage("10007_left.jpeg"));
+        // A camera original, as doctors upload them (the smallest of the raw set keeps the test quick).
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(Path.Combine(SharedData.FundusRawImages, "320_left.jpeg"));
         var grade = page.Locator("[data-testid=grade]");
         await grade.WaitForAsync(new LocatorWaitForOptions { Timeout = 90_000 });
         Assert.Matches(@"Grade [0-4]: ", await grade.InnerTextAsync());
         Assert.Equal(5, await page.Locator("[data-testid=probability]").CountAsync());
         Assert.True(await page.Locator("img[alt='Grad-CAM overlay']").IsVisibleAsync());
+        Assert.True(await page.Locator("[data-testid=original-view] img").IsVisibleAsync());
+        Assert.True(await page.Locator("[data-testid=model-view] img").IsVisibleAsync());
+        Assert.Contains("What the model saw:", await page.Locator("[data-testid=model-view] figcaption").InnerTextAsync());
+        Assert.Contains("image quality: Good", await page.Locator("[data-testid=quality]").InnerTextAsync());
         Assert.Contains("demonstration model", await page.ContentAsync());
 
         string shots = Path.Combine(SharedData.RepoRoot, "artifacts", "screenshots");

@@ -47,7 +47,7 @@ public sealed class RunForm
     public ColourRecipe Recipe { get; set; } = StarterRecipe;
 
     /// <summary>The starter model's colour recipe, chosen from the robustness study.</summary>
-    public const ColourRecipe StarterRecipe = ColourRecipe.None;
+    public const ColourRecipe StarterRecipe = ColourRecipe.Clahe;
 
     public RunStart Start { get; set; } = RunStart.Now;
     public DateTime? StartDate { get; set; }

@@ -94,10 +94,14 @@ internal static class PredictCommand
             try
             {
                 using var image = decoder.Decode(file.FullName);
-                using var view = ModelInput.Prepare(image.Pixels, grader.Preprocessing);
+                // The same gate as screening, reported rather than enforced: the command line is for people who read it.
+                var quality = FundusQuality.Assess(image.Pixels);
+                using var view = ModelInput.Prepare(image.Pixels, grader.Preprocessing, quality.Location);
                 var result = grader.Grade(view, explain: overlay is not null, camLayer);
                 output.WriteLine();
                 output.WriteLine($"{file.Name}  ({image.Width}x{image.Height} {image.Format})");
+                output.WriteLine($"  image quality: {quality.Verdict}{(quality.ReasonLines is { } why ? " - " + why.Replace('\n', ' ') : "")}");
+                output.WriteLine($"  model's view: {view.Description}");
                 for (int g = 0; g < DrGrade.Count; g++)
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  {g} {DrGrade.Names[g],-17} {result.Probabilities[g]:0.0000}{(g == result.Grade ? "  <" : "")}"));

@@ -25,6 +25,9 @@ public class PredictCommandTests
         Assert.Equal(5, probabilities.Count);
         Assert.Equal(1.0, probabilities.Sum(), 2);
         Assert.Contains("features.denseblock4", output);
+        // A 256 px crop is usable, not good: the gate's resolution warning, as in screening.
+        Assert.Contains("image quality: Usable - The fundus is only 256 pixels across", output);
+        Assert.Contains("model's view: The whole photograph stretched to 224 x 224 px", output);
 
         var info = Image.Identify(overlay);
         Assert.Equal((256, 256), (info.Width, info.Height));

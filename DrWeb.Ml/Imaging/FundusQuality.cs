@@ -48,7 +48,8 @@ public static class FundusQuality
 
     public static QualityReport Assess(Image<Rgb24> image)
     {
-        using var view = FundusCrop.Prepare(image, ViewSize) ?? WholeFrameIfFundusColoured(image);
+        var found = FundusCrop.Prepare(image, ViewSize);
+        using var view = found ?? WholeFrameIfFundusColoured(image);
         if (view is null)
             return new QualityReport(QualityVerdict.Ungradable,
                 [(QualityReason.NoFundusFound, true, "No fundus found: the picture has no round, lit field of view on a dark surround. Upload a colour fundus photograph.")],
@@ -74,7 +75,8 @@ public static class FundusQuality
         Check(diameter < DiameterBlocking, diameter < DiameterWarning, QualityReason.ResolutionTooLow,
             $"The fundus is only {diameter:0} pixels across. Upload the camera's full-resolution file.");
         var verdict = reasons.Any(r => r.Item2) ? QualityVerdict.Ungradable : reasons.Count > 0 ? QualityVerdict.Usable : QualityVerdict.Good;
-        return new QualityReport(verdict, reasons, brightness, saturated, sharpness, diameter, field, view.Location);
+        // Only a circle actually found (or a recognised crop) is handed on; the colour fallback is no detection.
+        return new QualityReport(verdict, reasons, brightness, saturated, sharpness, diameter, field, found?.Location);
     }
 
     /// <summary>

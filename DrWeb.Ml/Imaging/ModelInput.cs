@@ -68,7 +68,8 @@ public static class ModelInput
     /// <summary>
     /// The square picture the model sees before augmentation and normalisation: the fundus cropped (when the
     /// preprocessing asks for it) and the colour recipe applied, at the model's input size. Null when the preprocessing
-    /// has no such step, so that older models see exactly what they were trained on. Training and inference both call this.
+    /// has no such step, so that older models see exactly what they were trained on. Training batches call this; inference
+    /// calls <see cref="Prepare"/>, which makes the same picture.
     /// </summary>
     public static Image<Rgb24>? View(Image<Rgb24> source, Preprocessing prep) => prep.HasView ? Prepare(source, prep).Image : null;
 
@@ -81,12 +82,14 @@ public static class ModelInput
     {
         int size = prep.InputSize;
         if (!prep.HasView)
-            return new ModelView(Resize(source, size), prepared: false, null, ModelView.Describe(prep, null));
+            return new ModelView(Resize(source, size), prep, prepared: false, null, ModelView.Describe(prep, null));
+        // A detection made on another picture (another size) is no use here: search this one.
+        if (!prep.CropFundus || (location is not null && (location.Circle.ImageWidth != source.Width || location.Circle.ImageHeight != source.Height)))
+            location = null;
         Image<Rgb24> view;
         if (!prep.CropFundus)
         {
             view = source.Clone(x => x.Resize(size, size));
-            location = null;
         }
         else if (location is not null)
         {
@@ -103,7 +106,7 @@ public static class ModelInput
             view = FundusCrop.Crop(source, FundusCircle.WholeFrame(source.Width, source.Height), size);
         }
         ColourRecipes.Apply(view, prep.Recipe);
-        return new ModelView(view, prepared: true, location, ModelView.Describe(prep, location));
+        return new ModelView(view, prep, prepared: true, location, ModelView.Describe(prep, location));
     }
 
     private static Image<Rgb24> Resize(Image<Rgb24> source, int size) =>

@@ -9,9 +9,17 @@ namespace DrWeb.Ml.Imaging;
 /// and colour recipe when the model was trained with them, otherwise the whole photograph stretched to the input size.
 /// Shown to doctors and educators next to the original, so they can see what the model looked at.
 /// </summary>
-public sealed class ModelView(Image<Rgb24> image, bool prepared, FundusLocation? fieldOfView, string description) : IDisposable
+public sealed class ModelView(Image<Rgb24> image, Preprocessing preprocessing, bool prepared, FundusLocation? fieldOfView, string description)
+    : IDisposable
 {
     public Image<Rgb24> Image { get; } = image;
+
+    /// <summary>The preprocessing this view was made with; a grader refuses a view made for another model.</summary>
+    public Preprocessing Preprocessing { get; } = preprocessing;
+
+    /// <summary>Whether this view is what <paramref name="other"/> would make (same size, crop and colour recipe).</summary>
+    public bool MadeFor(Preprocessing other) =>
+        other.InputSize == Preprocessing.InputSize && other.CropFundus == Preprocessing.CropFundus && other.Recipe == Preprocessing.Recipe;
 
     /// <summary>
     /// True when the model's own preparation (crop and/or colour recipe) made this picture, so heatmaps belong on it;
@@ -19,7 +27,7 @@ public sealed class ModelView(Image<Rgb24> image, bool prepared, FundusLocation?
     /// </summary>
     public bool Prepared { get; } = prepared;
 
-    /// <summary>The circle cropped to, in the original's pixels; null when nothing was cropped.</summary>
+    /// <summary>The circle cropped to, in the original's pixels; null when the model does not crop or no fundus was found.</summary>
     public FundusLocation? FieldOfView { get; } = fieldOfView;
 
     /// <summary>One sentence on how this picture was made from the photograph.</summary>

@@ -49,6 +49,7 @@ public sealed class Grader : IDisposable
     /// <summary>Grades a view already prepared with this grader's <see cref="Preprocessing"/> (so it can be shown and stored too).</summary>
     public GradingResult Grade(ModelView view, bool explain = true, string? camLayer = null)
     {
+        RequireViewFor(view);
         _gate.Wait();
         try
         {
@@ -92,6 +93,7 @@ public sealed class Grader : IDisposable
     public (GradeProbabilities Probabilities, IReadOnlyList<CamResult> Explanations) Explain(ModelView view, IReadOnlyList<int> classes,
         string? camLayer = null)
     {
+        RequireViewFor(view);
         if (classes.Count == 0) throw new ArgumentException("Name at least one class to explain.", nameof(classes));
         _gate.Wait();
         try
@@ -106,6 +108,14 @@ public sealed class Grader : IDisposable
         {
             _gate.Release();
         }
+    }
+
+    private void RequireViewFor(ModelView view)
+    {
+        if (!view.MadeFor(Preprocessing))
+            throw new ArgumentException(
+                $"This view was made for another model's preprocessing ({view.Preprocessing.InputSize} px, crop {view.Preprocessing.CropFundus}, " +
+                $"recipe {view.Preprocessing.Recipe}); prepare it with this grader's Preprocessing.", nameof(view));
     }
 
     public void Dispose()

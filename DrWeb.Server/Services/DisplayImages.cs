@@ -33,9 +33,10 @@ public sealed class DisplayImages(ImageStore store)
     public (byte[] Bytes, string ContentType) ForDisplay(string hash, int maxSide = DefaultMaxSide)
     {
         byte[] stored = store.Read(hash);
-        using var image = Image.Load(stored);
-        if (Math.Max(image.Width, image.Height) <= maxSide && Image.DetectFormat(stored) is PngFormat)
+        var info = Image.Identify(stored);
+        if (Math.Max(info.Width, info.Height) <= maxSide && Image.DetectFormat(stored) is PngFormat)
             return (stored, "image/png");
+        using var image = Image.Load(stored);
         return (Jpeg(image, maxSide), "image/jpeg");
     }
 

@@ -45,7 +45,7 @@ public sealed class LessonExport(Lessons lessons, DisplayImages images)
                 <button onclick="reveal()">Reveal</button>
                 <div class="answer">
                 <p><b>True grade:</b> {c.TrueGrade} ({DrGrade.Name(c.TrueGrade)}) · <b>Model:</b> {c.PredictedGrade} ({DrGrade.Name(c.PredictedGrade)}){(c.Correct ? "" : " — wrong")}</p>
-                {(c.QualityVerdict is { } verdict ? $"<p><b>Image quality:</b> {verdict}{(c.QualityReasons is { } why ? " — " + html.Encode(why.Replace('\n', ' ')) : "")}</p>" : "")}
+                {(c.QualityVerdict is { } verdict ? $"<p><b>Image quality:</b> {html.Encode(verdict)}{(c.QualityReasons is { } why ? " — " + html.Encode(why.Replace('\n', ' ')) : "")}</p>" : "")}
                 <div class="images">
                 {(c.ModelViewHash is { } view ? $"<figure><img alt=\"What the model saw\" src=\"{images.DataUrl(view)}\"><figcaption>What the model saw: {html.Encode(c.ModelViewNote ?? "")}</figcaption></figure>" : "")}
                 <figure><img alt="Heatmap for the model's grade" src="{images.DataUrl(c.HeatmapPredictedHash)}"><figcaption>Where the model looked for grade {c.PredictedGrade}</figcaption></figure>

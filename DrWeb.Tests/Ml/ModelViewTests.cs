@@ -95,6 +95,28 @@ public class ModelViewTests
     }
 
     [Fact]
+    public void A_grader_refuses_a_view_made_for_another_model_and_a_circle_from_another_picture_is_not_reused()
+    {
+        var (model, manifest) = DrWeb.Ml.Models.ModelDirectory.Load(Path.Combine(AppContext.BaseDirectory, "models", "starter-resnet18"));
+        using var grader = new DrWeb.Ml.Inference.Grader(model, manifest.Preprocessing);
+        using var image = Decoder.Decode(Path.Combine(SharedData.FundusRawImages, "17_left.jpeg"));
+        var other = manifest.Preprocessing with { CropFundus = !manifest.Preprocessing.CropFundus };
+        using var wrong = ModelInput.Prepare(image.Pixels, other);
+        var refused = Assert.Throws<ArgumentException>(() => grader.Grade(wrong, explain: false));
+        Assert.Contains("another model's preprocessing", refused.Message);
+        using var right = ModelInput.Prepare(image.Pixels, grader.Preprocessing);
+        Assert.Equal(1f, grader.Grade(right, explain: false).Probabilities.Values.Sum(), 3);
+
+        // The circle found on a different photograph (another size) is ignored: the view is the one a fresh search makes.
+        using var dev = Decoder.Decode(SharedData.FundusDevImage());
+        var foreign = FundusQuality.Assess(dev.Pixels).Location;
+        var crop = Preprocessing.ImageNet224 with { CropFundus = true };
+        using var guarded = ModelInput.Prepare(image.Pixels, crop, foreign);
+        using var fresh = ModelInput.Prepare(image.Pixels, crop);
+        Assert.Equal(PixelsOf(fresh.Image), PixelsOf(guarded.Image));
+    }
+
+    [Fact]
     public void An_overlay_on_the_view_has_the_views_size()
     {
         using var image = Decoder.Decode(Path.Combine(SharedData.FundusRawImages, "17_left.jpeg"));

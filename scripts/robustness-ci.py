@@ -5,6 +5,8 @@ the paired AUC difference of each model against the first on the same images.
 
     python3 scripts/robustness-ci.py /path/none /path/graham /path/clahe
 
+Models compared on one set must have been measured on the same images (the same split for validation).
+
 Standard library only. Referable = grade >= 2; P(referable) = p2 + p3 + p4; the default decision is the model's
 argmax grade >= 2, as DrWeb grades.
 """
@@ -59,7 +61,11 @@ def main(folders, resamples=2000, seed=42):
         for ev in sorted(glob.glob(os.path.join(folder, "evaluation-*", "predictions.csv"))):
             sets.setdefault(os.path.basename(os.path.dirname(ev))[len("evaluation-"):], {})[folder] = read(ev)
     for name, models in sets.items():
-        images = sorted(set.intersection(*(set(m) for m in models.values())))
+        if len({frozenset(m) for m in models.values()}) > 1:
+            # Different splits (e.g. another seed): pairing them would compare different images, so refuse.
+            print(f"== {name}: the models were measured on different images; run them separately, grouped by split")
+            continue
+        images = sorted(next(iter(models.values())))
         patients = sorted({patient(i) for i in images})
         by_patient = {p: [i for i in images if patient(i) == p] for p in patients}
         rng = random.Random(seed)

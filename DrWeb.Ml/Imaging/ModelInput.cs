@@ -82,7 +82,7 @@ public static class ModelInput
     {
         int size = prep.InputSize;
         if (!prep.HasView)
-            return new ModelView(Resize(source, size), prep, prepared: false, null, ModelView.Describe(prep, null));
+            return new ModelView(Resize(source, size), prep, null, ModelView.Describe(prep, null));
         // A detection made on another picture (another size) is no use here: search this one.
         if (!prep.CropFundus || (location is not null && (location.Circle.ImageWidth != source.Width || location.Circle.ImageHeight != source.Height)))
             location = null;
@@ -106,7 +106,7 @@ public static class ModelInput
             view = FundusCrop.Crop(source, FundusCircle.WholeFrame(source.Width, source.Height), size);
         }
         ColourRecipes.Apply(view, prep.Recipe);
-        return new ModelView(view, prep, prepared: true, location, ModelView.Describe(prep, location));
+        return new ModelView(view, prep, location, ModelView.Describe(prep, location));
     }
 
     private static Image<Rgb24> Resize(Image<Rgb24> source, int size) =>

@@ -9,7 +9,7 @@ namespace DrWeb.Ml.Imaging;
 /// and colour recipe when the model was trained with them, otherwise the whole photograph stretched to the input size.
 /// Shown to doctors and educators next to the original, so they can see what the model looked at.
 /// </summary>
-public sealed class ModelView(Image<Rgb24> image, Preprocessing preprocessing, bool prepared, FundusLocation? fieldOfView, string description)
+public sealed class ModelView(Image<Rgb24> image, Preprocessing preprocessing, FundusLocation? fieldOfView, string description)
     : IDisposable
 {
     public Image<Rgb24> Image { get; } = image;
@@ -25,7 +25,7 @@ public sealed class ModelView(Image<Rgb24> image, Preprocessing preprocessing, b
     /// True when the model's own preparation (crop and/or colour recipe) made this picture, so heatmaps belong on it;
     /// false when it is only the photograph resized, where a heatmap reads better on the original.
     /// </summary>
-    public bool Prepared { get; } = prepared;
+    public bool Prepared => Preprocessing.HasView;
 
     /// <summary>The circle cropped to, in the original's pixels; null when the model does not crop or no fundus was found.</summary>
     public FundusLocation? FieldOfView { get; } = fieldOfView;

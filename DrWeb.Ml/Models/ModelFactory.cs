@@ -16,9 +16,14 @@ public static class ModelFactory
                 $"Unknown architecture '{architecture}'. Available: {string.Join(", ", Architectures)}."),
         };
 
-    /// <summary>The input preparation an architecture's ImageNet weights expect.</summary>
-    public static Imaging.Preprocessing PreprocessingFor(FundusClassifier model) =>
-        model is ResNet18Onnx ? Imaging.Preprocessing.BgrMeanImage224 : Imaging.Preprocessing.ImageNet224;
+    /// <summary>
+    /// The input preparation an architecture's ImageNet weights expect, with the fundus crop and colour recipe a new
+    /// model is trained with (both recorded in its manifest).
+    /// </summary>
+    public static Imaging.Preprocessing PreprocessingFor(FundusClassifier model, bool cropFundus = false,
+        Imaging.ColourRecipe recipe = Imaging.ColourRecipe.None) =>
+        (model is ResNet18Onnx ? Imaging.Preprocessing.BgrMeanImage224 : Imaging.Preprocessing.ImageNet224)
+        with { CropFundus = cropFundus, Recipe = recipe };
 
     /// <summary>
     /// A model ready for fine-tuning: ResNet18 from its bundled ImageNet weights when no file is given, any other

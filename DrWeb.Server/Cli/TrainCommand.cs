@@ -117,7 +117,7 @@ internal static class TrainCommand
 
         using var _ = model;
         Directory.CreateDirectory(outFolder);
-        var preprocessing = ModelFactory.PreprocessingFor(model) with { CropFundus = cropFundus, Recipe = recipe };
+        var preprocessing = ModelFactory.PreprocessingFor(model, cropFundus, recipe);
         var trainer = new Trainer(model, preprocessing, options);
         TrainingResult result = null!;
         AnsiConsole.Progress()

@@ -55,7 +55,8 @@ public static class ScreeningApi
         if (hash is null)
             return Results.Problem(statusCode: 404, title: "Not kept for this case",
                 detail: "This case was screened before the model's view was stored; screen the image again to get it.");
-        return Results.File(store.Read(hash), contentType ?? ContentTypeOf(found.Format));
+        byte[] bytes = store.Read(hash);
+        return Results.File(bytes, contentType ?? SixLabors.ImageSharp.Image.DetectFormat(bytes).DefaultMimeType);
     }
 
     private static async Task<IResult> ScreenAsync(HttpRequest request, ScreeningService screening, IOptions<DrWebOptions> options, ClaimsPrincipal user)
@@ -106,16 +107,6 @@ public static class ScreeningApi
             p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null, c.QualityVerdict,
             c.QualityReasons?.Split('\n'), c.QualityOverridden, $"/api/screenings/{c.Id}/original",
             p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView);
-
-    private static string ContentTypeOf(string format) => format.ToLowerInvariant() switch
-    {
-        "jpeg" or "jpg" => "image/jpeg",
-        "png" => "image/png",
-        "tiff" or "tif" => "image/tiff",
-        "bmp" => "image/bmp",
-        "webp" => "image/webp",
-        _ => "application/octet-stream",
-    };
 
     private static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id}.");

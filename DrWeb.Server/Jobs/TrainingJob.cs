@@ -147,7 +147,7 @@ public sealed class TrainingJob(
         }
 
         var (model, bundledBase, description) = ModelFactory.CreateForFineTuning(settings.Architecture, settings.Head, weights);
-        using var grader = new Grader(model, ModelFactory.PreprocessingFor(model) with { CropFundus = settings.CropFundus, Recipe = settings.Recipe });
+        using var grader = new Grader(model, ModelFactory.PreprocessingFor(model, settings.CropFundus, settings.Recipe));
         logger.LogInformation("Training run {RunId}: {Architecture}, base {Base}, {Images} images, {Device}", run.Id,
             settings.Architecture, description, dataset.Images.Count, TorchRuntime.IsInitialized ? TorchRuntime.Describe() : "cpu");
 

@@ -131,6 +131,7 @@ public static class DatasetReader
             .GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
 
+        var origins = ImageSources.Read(folder);
         var seen = new Dictionary<string, int?>(StringComparer.Ordinal);
         foreach (var (row, rawId, knownFile, gradeText) in rows)
         {
@@ -158,7 +159,7 @@ public static class DatasetReader
                 problems.Add(new DatasetProblem(DatasetProblemKind.UnreadableImage, why, row, Path.GetFileName(file)));
                 continue;
             }
-            images.Add(new LabelledImage(file, id, grade, options.PatientIds.PatientOf(id)));
+            images.Add(new LabelledImage(file, id, grade, options.PatientIds.PatientOf(id), origins.SourceOf(id, Path.GetFileName(file))));
         }
         if (rows.Count == 0 && !problems.Any(p => p.Kind == DatasetProblemKind.WrongHeader))
             problems.Add(new DatasetProblem(DatasetProblemKind.EmptyDataset, "the dataset has no images.", null, labels));

@@ -4,4 +4,6 @@ namespace DrWeb.Ml.Data;
 /// <param name="Path">Full path of the image file.</param>
 /// <param name="Id">The image's name in its dataset, e.g. <c>10007_left</c>.</param>
 /// <param name="PatientId">Whose eye it is; images of one patient never straddle a train/validation split.</param>
-public sealed record LabelledImage(string Path, string Id, int Grade, string PatientId);
+/// <param name="Source">Where the photograph comes from (dataset folder, and the origin named in its <c>sources.csv</c>), so that
+/// figures can be reported per population.</param>
+public sealed record LabelledImage(string Path, string Id, int Grade, string PatientId, string Source = "");

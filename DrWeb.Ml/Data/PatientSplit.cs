@@ -30,4 +30,16 @@ public static class PatientSplit
             images.Where(i => !validationPatients.Contains(i.PatientId)).ToList(),
             images.Where(i => validationPatients.Contains(i.PatientId)).ToList());
     }
+
+    /// <summary>
+    /// Sets patients aside before any training or model selection, for final figures that nothing was tuned on. Uses
+    /// its own seed stream, so the held-out patients do not depend on the later train/validation split.
+    /// </summary>
+    /// <returns>The images left for training and validation, and the held-out test images.</returns>
+    public static (IReadOnlyList<LabelledImage> Remaining, IReadOnlyList<LabelledImage> Test) HoldOut(IReadOnlyList<LabelledImage> images,
+        double testFraction, int seed)
+    {
+        var split = Split(images, testFraction, Seeds.Mix(seed, 0, 0x7E57));
+        return (split.Train, split.Validation);
+    }
 }

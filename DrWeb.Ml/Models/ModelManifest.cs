@@ -37,14 +37,29 @@ public sealed record ModelManifest
     public string? Label { get; init; }
 
     public TrainingOptions? Training { get; init; }
+    /// <summary>The training data: one folder, or several joined with " + ".</summary>
     public string? DataFolder { get; init; }
     public string? DataFingerprint { get; init; }
+
+    /// <summary>Every dataset folder of the run with its own fingerprint and size.</summary>
+    public IReadOnlyList<Data.DatasetFingerprint> DataFolders { get; init; } = [];
+
+    /// <summary>How near-duplicate photographs were grouped before splitting, e.g. "near-duplicates: 11 group(s) of 22 images ...".</summary>
+    public string? NearDuplicates { get; init; }
     public int TrainImages { get; init; }
     public int ValidationImages { get; init; }
 
     /// <summary>Image ids of the validation split, so that evaluation can be repeated on exactly those images.</summary>
     public IReadOnlyList<string> ValidationIds { get; init; } = [];
     public EvaluationReport? Validation { get; init; }
+
+    /// <summary>The validation figures of each source (population and camera) on its own.</summary>
+    public IReadOnlyList<SourceReport> ValidationBySource { get; init; } = [];
+
+    /// <summary>Image ids set aside before training and model selection; the figures below were measured on them once, at the end.</summary>
+    public IReadOnlyList<string> TestIds { get; init; } = [];
+    public EvaluationReport? Test { get; init; }
+    public IReadOnlyList<SourceReport> TestBySource { get; init; } = [];
     public IReadOnlyList<EpochSummary> History { get; init; } = [];
     public int BestEpoch { get; init; }
     public string? Device { get; init; }
@@ -53,16 +68,19 @@ public sealed record ModelManifest
 
     /// <summary>The manifest of a model that <paramref name="result"/> just trained (the model holds the best epoch's weights).</summary>
     public static ModelManifest ForTrainedModel(FundusClassifier model, Preprocessing preprocessing, TrainingOptions options,
-        Data.Dataset dataset, TrainingResult result, string? bundledBase, string? label)
+        Data.DatasetUnion dataset, TrainingResult result, string? bundledBase, string? label)
     {
         var policy = model.TrainablePolicy;
         return new ModelManifest
         {
             Architecture = model.Architecture, Head = model.Head, TrainablePolicy = policy.Name, TrainablePrefixes = policy.Prefixes,
             Preprocessing = preprocessing, BaseWeights = bundledBase, Label = label, Training = options,
-            DataFolder = dataset.Folder, DataFingerprint = dataset.Fingerprint(), TrainImages = result.Split.Train.Count,
+            DataFolder = dataset.Describe(), DataFingerprint = dataset.Fingerprint(), DataFolders = dataset.Fingerprints,
+            NearDuplicates = dataset.NearDuplicates.Summary(), TrainImages = result.Split.Train.Count,
             ValidationImages = result.Split.Validation.Count, ValidationIds = result.Split.Validation.Select(i => i.Id).ToList(),
-            Validation = result.BestValidation, History = result.History, BestEpoch = result.BestEpoch, Device = result.Device,
+            Validation = result.BestValidation,
+            ValidationBySource = SourceReport.BySource(result.Split.Validation, result.BestValidationImages, result.BestValidation.Referable.TargetSpecificity),
+            History = result.History, BestEpoch = result.BestEpoch, Device = result.Device,
             TrainingSeconds = result.Duration.TotalSeconds,
         };
     }

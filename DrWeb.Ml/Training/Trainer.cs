@@ -53,7 +53,8 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
         var trainable = Model.TrainableParameters().ToList();
         if (trainable.Count == 0)
             throw new ArgumentException($"The trainable policy '{Options.Trainable}' leaves nothing to train.");
-        using var optimizer = optim.Adam(trainable, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+        using var optimizer = optim.Adam(trainable, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon,
+            Options.DecoupledWeightDecay ? 0 : Options.WeightDecay);
 
         var history = new List<EpochSummary>();
         int firstEpoch = 1, bestEpoch = 0, stale = 0;
@@ -86,7 +87,6 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             for (int epoch = firstEpoch; epoch <= Options.Epochs; epoch++)
             {
                 var epochClock = Stopwatch.StartNew();
-                SetLearningRate(optimizer, epoch);
                 progress?.Report(new PhaseChanged($"training epoch {epoch}/{Options.Epochs}"));
                 double trainLoss = TrainEpoch(split.Train, trainGrades, epoch, boundary, optimizer, trainCache, device, progress, cancellationToken);
 
@@ -141,16 +141,22 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
     {
         Model.SetTrainingMode(true);
         var partition = boundary is null ? ((Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix)?)null : Model.Partition(boundary);
-        int[] order = EpochSampler.Indices(grades, Options.Sampler, Options.SamplerWeights, Options.Seed, epoch);
+        int[] order = EpochSampler.Indices(grades, Options.Sampler, Options.SamplerWeights, Options.Seed, epoch, Options.EpochSize);
         if (Options.MaxBatchesPerEpoch > 0)
             order = order.Take(Options.MaxBatchesPerEpoch * Options.BatchSize).ToArray();
         int steps = (order.Length + Options.BatchSize - 1) / Options.BatchSize;
+        int updatesPerEpoch = (steps + Options.AccumulationSteps - 1) / Options.AccumulationSteps;
+        int update = (epoch - 1) * updatesPerEpoch;
+        var decayed = Options.DecoupledWeightDecay && Options.WeightDecay > 0
+            ? Model.TrainableParameters().Where(p => p.dim() > 1).ToList()
+            : [];
         bool fromCache = cache is not null;
         var batches = Batches(train, order, fromCache, Options.Augmentation, epoch, token);
 
         double lossSum = 0;
         int seen = 0, step = 0;
         optimizer.zero_grad();
+        double lr = SetLearningRate(optimizer, update, updatesPerEpoch);
         foreach (var batch in batches)
         {
             token.ThrowIfCancellationRequested();
@@ -159,13 +165,17 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             Tensor logits = boundary is null
                 ? Model.call(Input(batch, device))
                 : partition!.Value.Suffix(FrozenFeatures(batch, partition.Value.Prefix, cache, fromCache, device));
-            var loss = functional.cross_entropy(logits, targets);
+            var loss = functional.cross_entropy(logits, targets, label_smoothing: Options.LabelSmoothing);
             (loss / Options.AccumulationSteps).backward();
             step++;
             if (step % Options.AccumulationSteps == 0 || step == steps)
             {
                 optimizer.step();
                 optimizer.zero_grad();
+                if (decayed.Count > 0)
+                    using (no_grad())
+                        foreach (var p in decayed) p.mul_(1 - lr * Options.WeightDecay);
+                lr = SetLearningRate(optimizer, ++update, updatesPerEpoch);
             }
             double value = loss.item<float>();
             lossSum += value * batch.Count;
@@ -256,12 +266,24 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
         _ => validationLoss,
     };
 
-    private void SetLearningRate(Adam optimizer, int epoch)
+    /// <summary>
+    /// The rate for optimiser update <paramref name="update"/> (counted from 0 over the whole run): a linear warm-up,
+    /// then constant or a cosine decay to zero at the end of the last epoch.
+    /// </summary>
+    private double SetLearningRate(Adam optimizer, int update, int updatesPerEpoch)
     {
-        double lr = Options.Schedule == LrSchedule.Cosine
-            ? Options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / Options.Epochs))
-            : Options.LearningRate;
+        int total = Math.Max(1, updatesPerEpoch * Options.Epochs);
+        double lr = Options.LearningRate;
+        if (Options.Schedule == LrSchedule.Cosine)
+        {
+            double start = Math.Min(Options.WarmupSteps, total - 1);
+            double progress = Math.Clamp((update - start) / Math.Max(1, total - start), 0, 1);
+            lr *= 0.5 * (1 + Math.Cos(Math.PI * progress));
+        }
+        if (update < Options.WarmupSteps)
+            lr *= (update + 1.0) / Options.WarmupSteps;
         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+        return lr;
     }
 
     private void CheckSameRun(CheckpointHeader header, DataSplit split)

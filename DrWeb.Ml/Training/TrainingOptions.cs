@@ -25,6 +25,18 @@ public sealed record TrainingOptions
 
     public LrSchedule Schedule { get; init; } = LrSchedule.Constant;
 
+    /// <summary>Optimiser steps over which the learning rate rises linearly from zero (0 = none).</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>
+    /// Apply <see cref="WeightDecay"/> to the weights directly after each Adam step (AdamW) rather than through the
+    /// gradient, where Adam's scaling would weaken it for exactly the weights that move most.
+    /// </summary>
+    public bool DecoupledWeightDecay { get; init; }
+
+    /// <summary>Cross-entropy against (1 - s) on the true grade and s spread evenly over all grades.</summary>
+    public double LabelSmoothing { get; init; }
+
     public SamplerKind Sampler { get; init; } = SamplerKind.Weighted;
     public double[] SamplerWeights { get; init; } = EpochSampler.PaperWeights;
 
@@ -55,6 +67,12 @@ public sealed record TrainingOptions
     /// </summary>
     public bool CacheFrozenFeatures { get; init; }
 
+    /// <summary>
+    /// Images drawn per epoch by a sampler that draws with replacement (0 = as many as there are training images).
+    /// Shorter epochs validate, checkpoint and pick the best model more often on a large union.
+    /// </summary>
+    public int EpochSize { get; init; }
+
     /// <summary>Stop each epoch after this many batches (for smoke tests and benchmarks); 0 = the whole epoch.</summary>
     public int MaxBatchesPerEpoch { get; init; }
 
@@ -69,6 +87,11 @@ public sealed record TrainingOptions
         if (LearningRate is <= 0 or > 1) problems.Add("learning rate must be in (0, 1]");
         if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) problems.Add("Adam betas must be in [0, 1)");
         if (Epsilon <= 0) problems.Add("epsilon must be positive");
+        if (WeightDecay < 0) problems.Add("weight decay must not be negative");
+        if (EpochSize < 0) problems.Add("epoch size must not be negative");
+        if (EpochSize > 0 && Sampler == SamplerKind.Shuffle) problems.Add("an epoch size needs a sampler that draws with replacement (paper, auto or sqrt)");
+        if (WarmupSteps < 0) problems.Add("warm-up steps must not be negative");
+        if (LabelSmoothing is < 0 or >= 1) problems.Add("label smoothing must be in [0, 1)");
         if (ValidationFraction is <= 0 or >= 1) problems.Add("validation fraction must be between 0 and 1");
         if (SamplerWeights.Length != 5 || SamplerWeights.Any(w => w < 0)) problems.Add("sampler weights need five non-negative numbers");
         if (CacheFrozenFeatures && Augmentation.Enabled) problems.Add("frozen features can only be cached with augmentation off");

@@ -68,6 +68,15 @@ internal static class EvaluateCommand
         return command;
     }
 
+    /// <summary>One line: the referable figures and kappa.</summary>
+    public static void PrintSummary(TextWriter output, EvaluationReport r, string title)
+    {
+        string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("0.000", CultureInfo.InvariantCulture);
+        var rf = r.Referable;
+        output.WriteLine($"== {title}: {r.Images} images, referable AUC {F(rf.RocAuc)}, sensitivity {rf.Sensitivity}, specificity {rf.Specificity}, " +
+                         $"sensitivity at specificity >= {F(rf.TargetSpecificity)} {rf.SensitivityAtTarget}, kappa {F(r.QuadraticWeightedKappa)}");
+    }
+
     public static void PrintReport(TextWriter output, EvaluationReport r, string title)
     {
         string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("0.000", CultureInfo.InvariantCulture);

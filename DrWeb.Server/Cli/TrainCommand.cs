@@ -15,11 +15,23 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<DirectoryInfo>("--data") { Description = "Dataset folder (Kaggle, APTOS, folder-per-grade or image,grade CSV).", Required = true };
+        var data = new Option<DirectoryInfo[]>("--data")
+        {
+            Description = "Dataset folder (Kaggle, APTOS, folder-per-grade or image,grade CSV); repeat it to train on several, split by patient over their union.",
+            Required = true, AllowMultipleArgumentsPerToken = false,
+        };
+        var preset = new Option<string>("--preset") { Description = "screening (the default: DrWeb's recipe) or paper (the study's); options given explicitly override it.", DefaultValueFactory = _ => TrainingPreset.Default.Name };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Model folder to write (model.json, weights, checkpoint).", Required = true };
         var arch = new Option<string>("--arch") { Description = "resnet18 (bundled ImageNet weights) or densenet121.", DefaultValueFactory = _ => "resnet18" };
         var weights = new Option<FileInfo?>("--weights") { Description = "ImageNet checkpoint for the backbone (needed for densenet121; resnet18 uses the bundled one)." };
         var head = new Option<string>("--head") { Description = "paper or linear.", DefaultValueFactory = _ => "paper" };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0 };
+        var adamw = new Option<bool>("--adamw") { Description = "Decoupled weight decay (AdamW)." };
+        var warmup = new Option<int>("--warmup") { Description = "Optimiser steps of linear learning-rate warm-up.", DefaultValueFactory = _ => 0 };
+        var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => 0 };
+        var epochSize = new Option<int>("--epoch-size") { Description = "Images drawn per epoch (0 = as many as training images).", DefaultValueFactory = _ => 0 };
+        var testFraction = new Option<double>("--test-fraction") { Description = "Share of patients set aside before training for final figures (0 = none).", DefaultValueFactory = _ => 0.1 };
+        var nearDuplicates = new Option<int>("--near-duplicate-bits") { Description = "Hamming distance (of 1024 hash bits) within which photographs count as one (-1 = do not look).", DefaultValueFactory = _ => NearDuplicates.DefaultMaxDistance };
         var trainable = new Option<string>("--trainable") { Description = "paper (the study's layers), head, all, or name prefixes (e.g. layer4.2,fc).", DefaultValueFactory = _ => "paper" };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
@@ -29,7 +41,7 @@ internal static class TrainCommand
         var beta2 = new Option<double>("--beta2") { DefaultValueFactory = _ => 0.99 };
         var eps = new Option<double>("--eps") { DefaultValueFactory = _ => 1e-8 };
         var schedule = new Option<string>("--schedule") { Description = "constant or cosine.", DefaultValueFactory = _ => "constant" };
-        var sampler = new Option<string>("--sampler") { Description = "paper (weighted, with replacement), auto (inverse frequency) or none (shuffle).", DefaultValueFactory = _ => "paper" };
+        var sampler = new Option<string>("--sampler") { Description = "paper (weighted, with replacement), auto (inverse frequency), sqrt (1/sqrt frequency) or none (shuffle).", DefaultValueFactory = _ => "paper" };
         var samplerWeights = new Option<string>("--sampler-weights") { Description = "Five per-grade weights for --sampler paper.", DefaultValueFactory = _ => "0.1,1,0.5,3,4" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Turn off the paper's augmentations." };
         var cacheFeatures = new Option<bool>("--cache-features") { Description = "Compute the frozen trunk once (needs --no-augment)." };
@@ -50,7 +62,7 @@ internal static class TrainCommand
         {
             data, outDir, arch, weights, head, trainable, epochs, batch, accumulate, lr, beta1, beta2, eps, schedule, sampler,
             samplerWeights, noAugment, cacheFeatures, valFraction, seed, patience, stopMetric, maxBatches, resume, skipBad, label,
-            trainedOnly, threads, crop, recipe,
+            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates,
         };
         command.SetAction((parse, token) =>
         {
@@ -58,28 +70,43 @@ internal static class TrainCommand
             var error = parse.InvocationConfiguration.Error;
             try
             {
-                var options = new TrainingOptions
+                var chosen = TrainingPreset.Parse(parse.GetValue(preset)!);
+                bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+                T Pick<T>(Option<T> o, T presetValue) => Given(o) ? parse.GetValue(o)! : presetValue;
+                var p = chosen.Options;
+                string samplerName = Pick(sampler, p.Sampler switch
                 {
-                    Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
-                    LearningRate = parse.GetValue(lr), Beta1 = parse.GetValue(beta1), Beta2 = parse.GetValue(beta2), Epsilon = parse.GetValue(eps),
-                    Schedule = parse.GetValue(schedule) == "cosine" ? LrSchedule.Cosine : LrSchedule.Constant,
-                    Sampler = EpochSampler.Parse(parse.GetValue(sampler)!),
-                    SamplerWeights = parse.GetValue(samplerWeights)!.Split(',').Select(w => double.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
-                    Augmentation = parse.GetValue(noAugment) ? AugmentationOptions.None : new AugmentationOptions(),
-                    CacheFrozenFeatures = parse.GetValue(cacheFeatures), ValidationFraction = parse.GetValue(valFraction),
-                    Seed = parse.GetValue(seed), EarlyStoppingPatience = parse.GetValue(patience),
-                    StoppingMetric = parse.GetValue(stopMetric) switch
+                    SamplerKind.InverseFrequency => "auto", SamplerKind.SquareRootInverseFrequency => "sqrt", SamplerKind.Shuffle => "none", _ => "paper",
+                });
+                var options = p with
+                {
+                    Epochs = Pick(epochs, p.Epochs), BatchSize = Pick(batch, p.BatchSize), AccumulationSteps = Pick(accumulate, p.AccumulationSteps),
+                    LearningRate = Pick(lr, p.LearningRate), Beta1 = Pick(beta1, p.Beta1), Beta2 = Pick(beta2, p.Beta2), Epsilon = Pick(eps, p.Epsilon),
+                    WeightDecay = Pick(weightDecay, p.WeightDecay), DecoupledWeightDecay = Given(adamw) || p.DecoupledWeightDecay,
+                    WarmupSteps = Pick(warmup, p.WarmupSteps), LabelSmoothing = Pick(smoothing, p.LabelSmoothing), EpochSize = Pick(epochSize, p.EpochSize),
+                    Schedule = Given(schedule) ? (parse.GetValue(schedule) == "cosine" ? LrSchedule.Cosine : LrSchedule.Constant) : p.Schedule,
+                    Sampler = EpochSampler.Parse(samplerName),
+                    SamplerWeights = Given(samplerWeights)
+                        ? parse.GetValue(samplerWeights)!.Split(',').Select(w => double.Parse(w, CultureInfo.InvariantCulture)).ToArray()
+                        : p.SamplerWeights,
+                    Augmentation = parse.GetValue(noAugment) ? AugmentationOptions.None : p.Augmentation,
+                    CacheFrozenFeatures = parse.GetValue(cacheFeatures), ValidationFraction = Pick(valFraction, p.ValidationFraction),
+                    Seed = Pick(seed, p.Seed), EarlyStoppingPatience = Pick(patience, p.EarlyStoppingPatience),
+                    StoppingMetric = !Given(stopMetric) ? p.StoppingMetric : parse.GetValue(stopMetric) switch
                     {
                         "kappa" => StoppingMetric.Kappa, "auc" => StoppingMetric.ReferableAuc, "val-loss" => StoppingMetric.ValidationLoss,
                         var m => throw new ArgumentException($"Unknown --stop-metric '{m}'. Use val-loss, kappa or auc."),
                     },
-                    Trainable = parse.GetValue(trainable)!, MaxBatchesPerEpoch = parse.GetValue(maxBatches),
+                    Trainable = Pick(trainable, p.Trainable), MaxBatchesPerEpoch = parse.GetValue(maxBatches),
                 };
                 options.Validate();
-                return Task.FromResult(Run(parse.GetValue(data)!.FullName, parse.GetValue(outDir)!.FullName, parse.GetValue(arch)!,
-                    parse.GetValue(weights)?.FullName, parse.GetValue(head)!, options, parse.GetValue(resume), parse.GetValue(skipBad),
+                double test = parse.GetValue(testFraction);
+                if (test is < 0 or >= 0.5) throw new ArgumentException("--test-fraction must be in [0, 0.5).");
+                return Task.FromResult(Run(parse.GetValue(data)!.Select(d => d.FullName).ToList(), parse.GetValue(outDir)!.FullName, parse.GetValue(arch)!,
+                    parse.GetValue(weights)?.FullName, Pick(head, chosen.Head), options, parse.GetValue(resume), parse.GetValue(skipBad),
                     parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token,
-                    parse.GetValue(crop), ColourRecipes.Parse(parse.GetValue(recipe)!)));
+                    Given(crop) || chosen.CropFundus, Given(recipe) ? ColourRecipes.Parse(parse.GetValue(recipe)!) : chosen.Recipe,
+                    test, parse.GetValue(nearDuplicates), chosen.Name));
             }
             catch (DatasetException e)
             {
@@ -101,14 +128,25 @@ internal static class TrainCommand
         return command;
     }
 
-    private static int Run(string dataFolder, string outFolder, string arch, string? weights, string head, TrainingOptions options,
+    private static int Run(IReadOnlyList<string> dataFolders, string outFolder, string arch, string? weights, string head, TrainingOptions options,
         bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token,
-        bool cropFundus = false, ColourRecipe recipe = ColourRecipe.None)
+        bool cropFundus, ColourRecipe recipe, double testFraction, int nearDuplicateBits, string presetName)
     {
         TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(threads, null));
-        var dataset = DatasetReader.Read(dataFolder, new DatasetReadOptions { SkipBadRows = skipBadRows });
-        output.WriteLine(dataset.Report.Summary());
-        output.WriteLine($"grades 0-4: {string.Join(" / ", dataset.GradeCounts)}; {TorchRuntime.Describe()}");
+        var parts = new List<Dataset>();
+        foreach (var folder in dataFolders)
+        {
+            var part = DatasetReader.Read(folder, new DatasetReadOptions { SkipBadRows = skipBadRows });
+            output.WriteLine(part.Report.Summary());
+            parts.Add(part);
+        }
+        var dataset = DatasetUnion.Combine(parts, nearDuplicateBits, token);
+        output.WriteLine($"{dataset.Images.Count} images, grades 0-4: {string.Join(" / ", dataset.GradeCounts)}; {dataset.NearDuplicates.Summary()}");
+        foreach (var source in dataset.Images.GroupBy(i => i.Source).OrderBy(g => g.Key, StringComparer.Ordinal))
+            output.WriteLine($"  {source.Key}: {source.Count()} images, {source.Count(i => i.Grade >= 2)} referable");
+        var (trainable, test) = testFraction > 0 ? PatientSplit.HoldOut(dataset.Images, testFraction, options.Seed) : (dataset.Images, []);
+        output.WriteLine($"preset {presetName}; {test.Count} images of {test.Select(i => i.PatientId).Distinct().Count()} patients held out for final figures; " +
+                         TorchRuntime.Describe());
 
         if (trainedOnly && (arch != "resnet18" || weights is not null))
             throw new ArgumentException("--trained-only needs a bundled backbone (resnet18 without --weights).");
@@ -147,14 +185,26 @@ internal static class TrainCommand
                             break;
                     }
                 });
-                result = trainer.Run(dataset.Images, Path.Combine(outFolder, "checkpoint.bin"), resume, progress, token);
+                result = trainer.Run(trainable, Path.Combine(outFolder, "checkpoint.bin"), resume, progress, token);
             });
 
         var manifest = ModelManifest.ForTrainedModel(model, preprocessing, options, dataset, result, baseWeights, label);
-        ModelDirectory.Save(outFolder, model, manifest, trainedOnly);
         ModelEvaluator.Write(Path.Combine(outFolder, "validation"), result.BestValidation, result.BestValidationImages);
         output.WriteLine($"best epoch {result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}, {result.Duration:hh\\:mm\\:ss} on {result.Device}");
         EvaluateCommand.PrintReport(output, result.BestValidation, "validation split");
+        foreach (var source in manifest.ValidationBySource)
+            EvaluateCommand.PrintSummary(output, source.Report, $"validation, {source.Source}");
+        if (test.Count > 0)
+        {
+            var predictions = ModelEvaluator.Predict(model, preprocessing, test, options.BatchSize, token: token);
+            var report = EvaluationReport.From(predictions);
+            manifest = manifest with { TestIds = test.Select(i => i.Id).ToList(), Test = report, TestBySource = SourceReport.BySource(test, predictions) };
+            ModelEvaluator.Write(Path.Combine(outFolder, "test"), report, predictions);
+            EvaluateCommand.PrintReport(output, report, "held-out test split");
+            foreach (var source in manifest.TestBySource)
+                EvaluateCommand.PrintSummary(output, source.Report, $"test, {source.Source}");
+        }
+        ModelDirectory.Save(outFolder, model, manifest, trainedOnly);
         output.WriteLine($"model written to {outFolder}");
         return 0;
     }

@@ -171,11 +171,13 @@ public sealed class TrainingJob(
 
         var recorder = new TrainingProgressRecorder(dbFactory, run.Id, settings.Options.Epochs, firstGlobalStep, userCancel);
         var trainer = new Trainer(model, grader.Preprocessing, settings.Options);
-        var result = trainer.Run(dataset.Images, checkpointPath, resume: true, recorder, token);
+        recorder.Phase("grouping near-duplicate photographs");
+        var union = DatasetUnion.Combine([dataset], token: token);
+        var result = trainer.Run(union.Images, checkpointPath, resume: true, recorder, token);
         recorder.Flush();
 
         recorder.Phase("writing the model");
-        var manifest = ModelManifest.ForTrainedModel(model, grader.Preprocessing, settings.Options, dataset, result, bundledBase,
+        var manifest = ModelManifest.ForTrainedModel(model, grader.Preprocessing, settings.Options, union, result, bundledBase,
             settings.Label ?? $"trained by run {run.Name}");
         TryDelete(staging);
         ModelDirectory.Save(staging, model, manifest, trainedOnly: bundledBase is not null);

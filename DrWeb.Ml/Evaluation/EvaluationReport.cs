@@ -14,7 +14,8 @@ public sealed record EvaluationReport(
     double QuadraticWeightedKappa,
     ReferableMetrics Referable)
 {
-    public static EvaluationReport From(IReadOnlyList<EvaluatedImage> images, double targetSpecificity = 0.913)
+    /// <param name="threshold">Refer at P(referable) >= threshold (the model's operating point); null refers by the most likely grade.</param>
+    public static EvaluationReport From(IReadOnlyList<EvaluatedImage> images, double targetSpecificity = 0.913, double? threshold = null)
     {
         var matrix = Evaluation.ConfusionMatrix.From(images.Select(i => (i.TrueGrade, i.PredictedGrade)));
         var grades = Enumerable.Range(0, DrGrade.Count)
@@ -23,7 +24,8 @@ public sealed record EvaluationReport(
         var referable = ReferableMetrics.Compute(images.Select(i => new ReferableCase(
             i.TrueGrade >= DrGrade.ReferableFrom,
             i.Probabilities.Skip(DrGrade.ReferableFrom).Sum(),
-            i.PredictedGrade >= DrGrade.ReferableFrom)).ToList(), targetSpecificity);
+            threshold is { } t ? i.Probabilities.Skip(DrGrade.ReferableFrom).Sum() >= t : i.PredictedGrade >= DrGrade.ReferableFrom)).ToList(),
+            targetSpecificity);
         return new EvaluationReport(images.Count, matrix.ToArray(), matrix.Accuracy, grades, matrix.QuadraticWeightedKappa, referable);
     }
 }

@@ -15,7 +15,7 @@ namespace DrWeb.Ml.Evaluation;
 public static class ModelEvaluator
 {
     public static List<EvaluatedImage> Predict(FundusClassifier model, Preprocessing prep, IReadOnlyList<LabelledImage> images,
-        int batchSize = 8, IProgress<int>? progress = null, CancellationToken token = default)
+        int batchSize = 8, IProgress<int>? progress = null, CancellationToken token = default, double temperature = 1.0)
     {
         var device = TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU;
         model.to(device);
@@ -27,7 +27,7 @@ public static class ModelEvaluator
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var x = tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize]).to(device);
-            var probabilities = functional.softmax(model.call(x), 1).cpu();
+            var probabilities = functional.softmax(model.call(x) / temperature, 1).cpu();
             for (int k = 0; k < batch.Count; k++)
             {
                 float[] p = probabilities[k].data<float>().ToArray();
@@ -37,6 +37,22 @@ public static class ModelEvaluator
             progress?.Report(results.Count);
         }
         return results;
+    }
+
+    /// <summary>Reads the per-image predictions that <see cref="Write"/> wrote.</summary>
+    public static List<EvaluatedImage> ReadPredictions(string csv)
+    {
+        if (!File.Exists(csv)) throw new FileNotFoundException($"No predictions file at {csv}.", csv);
+        var result = new List<EvaluatedImage>();
+        foreach (var line in File.ReadLines(csv).Skip(1))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var c = line.Split(',');
+            if (c.Length != 8) throw new InvalidDataException($"{csv}: expected image,true_grade,predicted_grade,p0..p4 but read '{line}'.");
+            var p = c[3..].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            result.Add(new EvaluatedImage(c[0], int.Parse(c[1], CultureInfo.InvariantCulture), int.Parse(c[2], CultureInfo.InvariantCulture), p));
+        }
+        return result;
     }
 
     /// <summary>Writes <c>metrics.json</c> and <c>predictions.csv</c> into <paramref name="folder"/>.</summary>

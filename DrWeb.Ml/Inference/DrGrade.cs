@@ -42,10 +42,11 @@ public sealed record GradeProbabilities(IReadOnlyList<float> Values)
 }
 
 /// <summary>Whether to refer, and on what basis.</summary>
-/// <param name="IsReferable">True when the predicted grade is at least <see cref="DrGrade.ReferableFrom"/>.</param>
+/// <param name="IsReferable">The decision: P(referable) at or above the model's threshold, or, for a model without one, the most likely grade referable.</param>
 /// <param name="Probability">P(grade >= 2).</param>
-/// <param name="Rule">How the decision was made, for display.</param>
-public sealed record ReferableDecision(bool IsReferable, float Probability, string Rule)
+/// <param name="Rule">How the decision was made, for display, e.g. "P(referable) 0.41 >= 0.31, set for sensitivity 0.87 on 1,873 validation images".</param>
+/// <param name="Threshold">The threshold on P(referable) used, or null for the argmax-grade rule.</param>
+public sealed record ReferableDecision(bool IsReferable, float Probability, string Rule, double? Threshold = null)
 {
     public static ReferableDecision FromGrade(int grade, GradeProbabilities p) =>
         new(grade >= DrGrade.ReferableFrom, p.Referable, $"predicted grade >= {DrGrade.ReferableFrom}");

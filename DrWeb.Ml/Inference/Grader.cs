@@ -1,3 +1,4 @@
+using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
@@ -25,9 +26,10 @@ public sealed class Grader : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Device _device;
 
-    public Grader(FundusClassifier model, Preprocessing preprocessing, CamMethod? cam = null, Device? device = null)
+    public Grader(FundusClassifier model, Preprocessing preprocessing, CamMethod? cam = null, Device? device = null, ReferralPolicy? referral = null)
     {
         Model = model;
+        _referral = referral ?? ReferralPolicy.ArgmaxGrade;
         Preprocessing = preprocessing;
         Cam = cam ?? new GradCam();
         _device = device ?? (TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU);
@@ -35,7 +37,16 @@ public sealed class Grader : IDisposable
         Model.SetTrainingMode(false);
     }
 
+    private volatile ReferralPolicy _referral;
+
     public FundusClassifier Model { get; }
+
+    /// <summary>Temperature and operating point; replaced atomically when an admin moves the operating point.</summary>
+    public ReferralPolicy Referral
+    {
+        get => _referral;
+        set => _referral = value ?? throw new ArgumentNullException(nameof(value));
+    }
     public Preprocessing Preprocessing { get; }
     public CamMethod Cam { get; }
 
@@ -68,9 +79,10 @@ public sealed class Grader : IDisposable
                 using var _ = no_grad();
                 logits = Model.call(input).cpu().data<float>().ToArray();
             }
-            var probabilities = GradeProbabilities.FromLogits(logits);
+            var referral = Referral;
+            var probabilities = referral.Probabilities(logits);
             int grade = probabilities.MostLikely;
-            return new GradingResult(probabilities, grade, DrGrade.Name(grade), ReferableDecision.FromGrade(grade, probabilities), cam);
+            return new GradingResult(probabilities, grade, DrGrade.Name(grade), referral.Decide(probabilities), cam);
         }
         finally
         {
@@ -102,7 +114,7 @@ public sealed class Grader : IDisposable
             Tensor one = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
             Tensor input = one.expand(classes.Count, -1, -1, -1).contiguous();
             var cams = Cam.Compute(Model, input, camLayer, classes.ToArray());
-            return (GradeProbabilities.FromLogits(cams[0].Logits), cams);
+            return (Referral.Probabilities(cams[0].Logits), cams);
         }
         finally
         {

@@ -26,7 +26,7 @@ public sealed record CheckpointImportReport(string File, string Format, int Load
     IReadOnlyList<string> SkippedClassifierKeys, IReadOnlyList<string> MissingBatchCounters);
 
 /// <summary>
-/// Loads torchvision <c>.pth</c> (zip pickle) and safetensors state dicts into DrWeb models, and writes them back.
+/// Loads torchvision <c>.pth</c> (zip or legacy pickle) and safetensors state dicts into DrWeb models, and writes them back.
 /// </summary>
 public static partial class CheckpointImporter
 {
@@ -52,7 +52,7 @@ public static partial class CheckpointImporter
         }
     }
 
-    /// <summary>Reads a state dict from a <c>.pth</c> (zip) or <c>.safetensors</c> file, on the CPU.</summary>
+    /// <summary>Reads a state dict from a <c>.pth</c> (zip or legacy pre-1.6) or <c>.safetensors</c> file, on the CPU.</summary>
     public static Dictionary<string, Tensor> ReadStateDict(string path, out string format)
     {
         string full = Path.GetFullPath(path);
@@ -84,10 +84,12 @@ public static partial class CheckpointImporter
                     if (e.Value is Tensor t) dict[(string)e.Key] = t;
                 return dict;
             }
-            if (head[0] == 0x80 && head[1] is 0x02 or 0x03 or 0x04 or 0x05)
-                throw new CheckpointException(
-                    $"{full} uses PyTorch's legacy (pre-1.6) serialisation, which DrWeb cannot read. Re-save it once with " +
-                    "PyTorch >= 1.6: torch.save(torch.load(old), new) writes the zip format; or export a .safetensors file.");
+            if (LegacyTorchReader.LooksLikePickle(head))
+            {
+                // PyTorch < 1.6 (and torch.save(..., _use_new_zipfile_serialization=False)): torchvision's original files.
+                format = "pytorch-legacy";
+                return LegacyTorchReader.ReadStateDict(full);
+            }
             ulong headerLength = BitConverter.ToUInt64(head, 0);
             if (headerLength > 0 && headerLength < (ulong)length && head[8] == '{')
             {

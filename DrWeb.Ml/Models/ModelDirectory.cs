@@ -33,6 +33,15 @@ public static class ModelDirectory
         File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), JsonSerializer.Serialize(final, ModelManifest.Json));
     }
 
+    /// <summary>Rewrites only <c>model.json</c> (atomically), e.g. after calibration or a new operating point.</summary>
+    public static void SaveManifest(string directory, ModelManifest manifest)
+    {
+        string path = Path.Combine(directory, ModelManifest.FileName);
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(manifest, ModelManifest.Json));
+        File.Move(temp, path, overwrite: true);
+    }
+
     public static ModelManifest ReadManifest(string directory)
     {
         string path = Path.Combine(directory, ModelManifest.FileName);

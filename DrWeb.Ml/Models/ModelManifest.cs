@@ -60,6 +60,18 @@ public sealed record ModelManifest
     public IReadOnlyList<string> TestIds { get; init; } = [];
     public EvaluationReport? Test { get; init; }
     public IReadOnlyList<SourceReport> TestBySource { get; init; } = [];
+    /// <summary>Temperature scaling fitted on the validation images, with NLL and reliability before and after.</summary>
+    public Calibration.CalibrationReport? Calibration { get; init; }
+
+    /// <summary>The referral threshold on P(referable) and what it was chosen for; null refers by the most likely grade.</summary>
+    public Calibration.OperatingPoint? OperatingPoint { get; init; }
+
+    /// <summary>Each validation image's referable truth and calibrated P(referable): the ROC that operating points are chosen on.</summary>
+    public IReadOnlyList<Calibration.ValidationScore> ValidationScores { get; init; } = [];
+
+    /// <summary>Every operating point this model has had, oldest first, with who chose it and when.</summary>
+    public IReadOnlyList<Calibration.OperatingPointChange> OperatingPointHistory { get; init; } = [];
+
     public IReadOnlyList<EpochSummary> History { get; init; } = [];
     public int BestEpoch { get; init; }
     public string? Device { get; init; }

@@ -22,10 +22,10 @@ public sealed record TrainingPreset(string Name, string Description, TrainingOpt
     /// </summary>
     public static readonly TrainingPreset Screening = new("screening",
         "layer3 + layer4 + head, AdamW lr 2e-4 (betas 0.9, 0.999, decay 0.01), 100 warm-up steps then cosine, label smoothing 0.05, " +
-        "sqrt-inverse-frequency sampler, 5 epochs of 4,000 draws at batch 16, best epoch by referable AUC, crop + CLAHE",
+        "sqrt-inverse-frequency sampler, 3 epochs of 4,000 draws at batch 16, best epoch by referable AUC, crop + CLAHE",
         new TrainingOptions
         {
-            Epochs = 5, BatchSize = 16, LearningRate = 2e-4, Beta1 = 0.9, Beta2 = 0.999, WeightDecay = 0.01, DecoupledWeightDecay = true,
+            Epochs = 3, BatchSize = 16, LearningRate = 2e-4, Beta1 = 0.9, Beta2 = 0.999, WeightDecay = 0.01, DecoupledWeightDecay = true,
             Schedule = LrSchedule.Cosine, WarmupSteps = 100, LabelSmoothing = 0.05, Sampler = SamplerKind.SquareRootInverseFrequency,
             EpochSize = 4000, StoppingMetric = StoppingMetric.ReferableAuc, Trainable = "layer3,layer4,fc",
         },

@@ -28,6 +28,7 @@ public static class DrWebCommandLine
             PredictCommand.Create(),
             TrainCommand.Create(),
             EvaluateCommand.Create(),
+            CalibrateCommand.Create(),
             BenchCommand.Create(),
             ApiBenchCommand.Create(),
             IssueTokenCommand.Create(),

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
@@ -13,15 +15,19 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var data = new Option<DirectoryInfo>("--data") { Description = "Labelled dataset folder.", Required = true };
+        var data = new Option<DirectoryInfo[]>("--data") { Description = "Labelled dataset folder; repeat it to evaluate on several, each reported on its own.", Required = true };
         var model = new Option<DirectoryInfo>("--model") { Description = "DrWeb model folder.", Required = true };
-        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Where to write metrics.json and predictions.csv (default: <model>/evaluation-<dataset>)." };
-        var split = new Option<string>("--split") { Description = "all, or validation (only the model's own validation images).", DefaultValueFactory = _ => "all" };
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Where to write the results (default: <model>/evaluation-<dataset>; with several --data, one subfolder each)." };
+        var split = new Option<string>("--split") { Description = "all, validation (the model's validation images) or test (its held-out test images).", DefaultValueFactory = _ => "all" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
-        var specificity = new Option<double>("--target-specificity") { Description = "Report sensitivity at this specificity.", DefaultValueFactory = _ => 0.913 };
+        var specificity = new Option<double>("--target-specificity") { Description = "Report sensitivity at this specificity.", DefaultValueFactory = _ => OperatingPoint.PaperSpecificity };
+        var resamples = new Option<int>("--bootstrap") { Description = "Bootstrap resamples (by patient) for the 95% intervals; 0 = none.", DefaultValueFactory = _ => 1000 };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Drop dataset rows with problems instead of stopping." };
         var threads = DrWebCommandLine.ThreadsOption();
-        var command = new Command("evaluate", "Evaluate a model on a labelled dataset.") { data, model, outDir, split, batch, specificity, skipBad, threads };
+        var command = new Command("evaluate", "Evaluate a model on labelled datasets, at its own temperature and referral threshold.")
+        {
+            data, model, outDir, split, batch, specificity, resamples, skipBad, threads,
+        };
         command.SetAction((parse, token) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -29,29 +35,34 @@ internal static class EvaluateCommand
             try
             {
                 TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), null));
-                var dataset = DatasetReader.Read(parse.GetValue(data)!.FullName, new DatasetReadOptions { SkipBadRows = parse.GetValue(skipBad) });
-                var (classifier, manifest) = ModelDirectory.Load(parse.GetValue(model)!.FullName);
+                string modelFolder = parse.GetValue(model)!.FullName;
+                var (classifier, manifest) = ModelDirectory.Load(modelFolder);
                 using var _ = classifier;
-                var images = dataset.Images;
-                if (parse.GetValue(split) == "validation")
+                var folders = parse.GetValue(data)!;
+                string which = parse.GetValue(split)!;
+                if (which is not ("all" or "validation" or "test")) throw new ArgumentException("--split is all, validation or test.");
+                var wanted = which switch { "validation" => manifest.ValidationIds.ToHashSet(), "test" => manifest.TestIds.ToHashSet(), _ => null };
+                if (wanted is { Count: 0 }) throw new ArgumentException($"The model records no {which} images.");
+                var policy = ReferralPolicy.From(manifest);
+                output.WriteLine($"{manifest.Architecture} ({manifest.Head} head){(manifest.Label is null ? "" : $" [{manifest.Label}]")}; " +
+                                 $"temperature {policy.Temperature:0.###}; referral: " +
+                                 (policy.OperatingPoint is { } op ? $"P(referable) >= {op.Threshold:0.000}, {op.Basis}" : "most likely grade >= 2 (no operating point recorded)"));
+                int found = 0;
+                foreach (var folder in folders)
                 {
-                    var ids = manifest.ValidationIds.ToHashSet();
-                    images = images.Where(i => ids.Contains(i.Id)).ToList();
-                    if (images.Count != ids.Count)
-                        throw new ArgumentException($"The model's validation split has {ids.Count} images, {images.Count} of them are in {dataset.Folder}.");
+                    var dataset = DatasetReader.Read(folder.FullName, new DatasetReadOptions { SkipBadRows = parse.GetValue(skipBad) });
+                    var images = wanted is null ? dataset.Images : dataset.Images.Where(i => wanted.Contains(i.Id)).ToList();
+                    found += images.Count;
+                    if (images.Count == 0) { output.WriteLine($"{dataset.Folder}: none of the model's {which} images"); continue; }
+                    string name = Path.GetFileName(dataset.Folder.TrimEnd('/'));
+                    string target = parse.GetValue(outDir)?.FullName is { } o
+                        ? (folders.Length == 1 ? o : Path.Combine(o, name))
+                        : Path.Combine(modelFolder, "evaluation-" + name);
+                    Evaluate(output, classifier, manifest, policy, images, target, $"{name} ({which})", parse.GetValue(batch),
+                        parse.GetValue(specificity), parse.GetValue(resamples), token);
                 }
-                else if (parse.GetValue(split) != "all")
-                {
-                    throw new ArgumentException("--split is all or validation.");
-                }
-                output.WriteLine($"{manifest.Architecture} ({manifest.Head} head){(manifest.Label is null ? "" : $" [{manifest.Label}]")} on {images.Count} image(s) of {dataset.Folder}");
-                var predictions = ModelEvaluator.Predict(classifier, manifest.Preprocessing, images, parse.GetValue(batch), token: token);
-                var report = EvaluationReport.From(predictions, parse.GetValue(specificity));
-                string folder = parse.GetValue(outDir)?.FullName
-                                ?? Path.Combine(parse.GetValue(model)!.FullName, "evaluation-" + Path.GetFileName(dataset.Folder.TrimEnd('/')));
-                var (metrics, csv) = ModelEvaluator.Write(folder, report, predictions);
-                PrintReport(output, report, parse.GetValue(split)!);
-                output.WriteLine($"wrote {metrics} and {csv}");
+                if (wanted is not null && found != wanted.Count)
+                    output.WriteLine($"note: the model's {which} split has {wanted.Count} images; {found} of them are in the folders given.");
                 return Task.FromResult(0);
             }
             catch (DatasetException e)
@@ -66,6 +77,46 @@ internal static class EvaluateCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Everything evaluate reports for one dataset, written to <paramref name="folder"/>.</summary>
+    public sealed record DatasetEvaluation(string Dataset, double Temperature, OperatingPoint? OperatingPoint, EvaluationReport Report,
+        IReadOnlyList<SourceReport> BySource, BootstrapReport? Intervals, Reliability Reliability, Reliability ReferableReliability);
+
+    private static void Evaluate(TextWriter output, FundusClassifier classifier, ModelManifest manifest, ReferralPolicy policy,
+        IReadOnlyList<LabelledImage> images, string folder, string title, int batchSize, double targetSpecificity, int resamples,
+        CancellationToken token)
+    {
+        var predictions = ModelEvaluator.Predict(classifier, manifest.Preprocessing, images, batchSize, token: token, temperature: policy.Temperature);
+        double? threshold = policy.OperatingPoint?.Threshold;
+        var report = EvaluationReport.From(predictions, targetSpecificity, threshold);
+        var bySource = SourceReport.BySource(images, predictions, targetSpecificity, threshold);
+        var patients = images.ToDictionary(i => i.Id, i => i.PatientId, StringComparer.Ordinal);
+        var intervals = resamples > 0 ? PatientBootstrap.Compute(predictions, patients, threshold, targetSpecificity, resamples) : null;
+        var evaluation = new DatasetEvaluation(title, policy.Temperature, policy.OperatingPoint, report, bySource, intervals,
+            CalibrationReport.TopGrade(predictions), CalibrationReport.Referable(predictions));
+        var (metrics, csv) = ModelEvaluator.Write(folder, report, predictions);
+        File.WriteAllText(metrics, JsonSerializer.Serialize(evaluation, ModelManifest.Json));
+        var cases = predictions.Select(policy.Case).ToList();
+        EvaluationPlots.Roc(Path.Combine(folder, "roc.png"), cases, threshold, $"Referable DR, {title}");
+        EvaluationPlots.Reliability(Path.Combine(folder, "reliability.png"), evaluation.Reliability, "Top grade");
+        EvaluationPlots.Reliability(Path.Combine(folder, "reliability-referable.png"), evaluation.ReferableReliability, "P(referable)");
+        PrintReport(output, report, title);
+        if (intervals is not null) PrintIntervals(output, intervals);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"calibration: ECE {evaluation.Reliability.ExpectedCalibrationError:0.000} (top grade), {evaluation.ReferableReliability.ExpectedCalibrationError:0.000} (P(referable))"));
+        if (bySource.Count > 1)
+            foreach (var s in bySource) PrintSummary(output, s.Report, s.Source);
+        output.WriteLine($"wrote {metrics}, {csv}, roc.png and reliability PNGs");
+    }
+
+    public static void PrintIntervals(TextWriter output, BootstrapReport b)
+    {
+        string I(Interval i) => double.IsNaN(i.Estimate) ? "n/a"
+            : string.Create(CultureInfo.InvariantCulture, $"{i.Estimate:0.000} [{i.Lower:0.000}, {i.Upper:0.000}]");
+        output.WriteLine($"95% intervals ({b.Resamples} bootstrap resamples of {b.Patients} patients): AUC {I(b.RocAuc)}; " +
+                         $"at the model's rule sensitivity {I(b.Sensitivity)}, specificity {I(b.Specificity)}; " +
+                         $"sensitivity at specificity {b.TargetSpecificity:0.000} {I(b.SensitivityAtTargetSpecificity)}; kappa {I(b.QuadraticWeightedKappa)}");
     }
 
     /// <summary>One line: the referable figures and kappa.</summary>
@@ -88,7 +139,7 @@ internal static class EvaluateCommand
         foreach (var g in r.Grades)
             output.WriteLine($"  grade {g.Grade} {g.Name,-17} recall {g.Recall,-18} precision {g.Precision,-18} support {g.Support}");
         var rf = r.Referable;
-        output.WriteLine($"referable (grade >= 2): sensitivity {rf.Sensitivity}, specificity {rf.Specificity}, accuracy {rf.Accuracy}, ROC AUC {F(rf.RocAuc)}");
+        output.WriteLine($"referable (grade >= 2, at the model's rule): sensitivity {rf.Sensitivity}, specificity {rf.Specificity}, accuracy {rf.Accuracy}, ROC AUC {F(rf.RocAuc)}");
         output.WriteLine($"  TP {rf.TruePositives}, FN {rf.FalseNegatives}, TN {rf.TrueNegatives}, FP {rf.FalsePositives}");
         output.WriteLine($"  at specificity >= {F(rf.TargetSpecificity)}: sensitivity {rf.SensitivityAtTarget}, specificity {rf.SpecificityAtTarget}, threshold P(referable) >= {F(rf.ThresholdAtTarget)}");
     }

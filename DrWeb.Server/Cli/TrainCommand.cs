@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
@@ -30,6 +31,11 @@ internal static class TrainCommand
         var warmup = new Option<int>("--warmup") { Description = "Optimiser steps of linear learning-rate warm-up.", DefaultValueFactory = _ => 0 };
         var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => 0 };
         var epochSize = new Option<int>("--epoch-size") { Description = "Images drawn per epoch (0 = as many as training images).", DefaultValueFactory = _ => 0 };
+        var operatingPoint = new Option<string>("--operating-point")
+        {
+            Description = "Referral threshold chosen on validation: sensitivity:0.87 (default), specificity:0.913 or threshold:<P(referable)>.",
+            DefaultValueFactory = _ => "sensitivity:0.87",
+        };
         var testFraction = new Option<double>("--test-fraction") { Description = "Share of patients set aside before training for final figures (0 = none).", DefaultValueFactory = _ => 0.1 };
         var nearDuplicates = new Option<int>("--near-duplicate-bits") { Description = "Hamming distance (of 1024 hash bits) within which photographs count as one (-1 = do not look).", DefaultValueFactory = _ => NearDuplicates.DefaultMaxDistance };
         var trainable = new Option<string>("--trainable") { Description = "paper (the study's layers), head, all, or name prefixes (e.g. layer4.2,fc).", DefaultValueFactory = _ => "paper" };
@@ -62,7 +68,7 @@ internal static class TrainCommand
         {
             data, outDir, arch, weights, head, trainable, epochs, batch, accumulate, lr, beta1, beta2, eps, schedule, sampler,
             samplerWeights, noAugment, cacheFeatures, valFraction, seed, patience, stopMetric, maxBatches, resume, skipBad, label,
-            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates,
+            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint,
         };
         command.SetAction((parse, token) =>
         {
@@ -106,7 +112,7 @@ internal static class TrainCommand
                     parse.GetValue(weights)?.FullName, Pick(head, chosen.Head), options, parse.GetValue(resume), parse.GetValue(skipBad),
                     parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token,
                     Given(crop) || chosen.CropFundus, Given(recipe) ? ColourRecipes.Parse(parse.GetValue(recipe)!) : chosen.Recipe,
-                    test, parse.GetValue(nearDuplicates), chosen.Name));
+                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!)));
             }
             catch (DatasetException e)
             {
@@ -130,7 +136,8 @@ internal static class TrainCommand
 
     private static int Run(IReadOnlyList<string> dataFolders, string outFolder, string arch, string? weights, string head, TrainingOptions options,
         bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token,
-        bool cropFundus, ColourRecipe recipe, double testFraction, int nearDuplicateBits, string presetName)
+        bool cropFundus, ColourRecipe recipe, double testFraction, int nearDuplicateBits, string presetName,
+        (OperatingTarget Kind, double Value) operatingPoint)
     {
         TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(threads, null));
         var parts = new List<Dataset>();
@@ -194,17 +201,13 @@ internal static class TrainCommand
         EvaluateCommand.PrintReport(output, result.BestValidation, "validation split");
         foreach (var source in manifest.ValidationBySource)
             EvaluateCommand.PrintSummary(output, source.Report, $"validation, {source.Source}");
+        manifest = ModelCalibrator.Calibrate(manifest, result.BestValidationImages, operatingPoint.Kind, operatingPoint.Value, "train");
+        CalibrateCommand.PrintCalibration(output, manifest);
+        ModelDirectory.Save(outFolder, model, manifest with { TestIds = test.Select(i => i.Id).ToList() }, trainedOnly);
         if (test.Count > 0)
-        {
-            var predictions = ModelEvaluator.Predict(model, preprocessing, test, options.BatchSize, token: token);
-            var report = EvaluationReport.From(predictions);
-            manifest = manifest with { TestIds = test.Select(i => i.Id).ToList(), Test = report, TestBySource = SourceReport.BySource(test, predictions) };
-            ModelEvaluator.Write(Path.Combine(outFolder, "test"), report, predictions);
-            EvaluateCommand.PrintReport(output, report, "held-out test split");
-            foreach (var source in manifest.TestBySource)
-                EvaluateCommand.PrintSummary(output, source.Report, $"test, {source.Source}");
-        }
-        ModelDirectory.Save(outFolder, model, manifest, trainedOnly);
+            manifest = CalibrateCommand.MeasureTest(outFolder, manifest with { TestIds = test.Select(i => i.Id).ToList() }, test, output, token);
+        ModelDirectory.SaveManifest(outFolder, manifest);
+
         output.WriteLine($"model written to {outFolder}");
         return 0;
     }

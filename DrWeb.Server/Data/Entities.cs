@@ -64,6 +64,9 @@ public sealed class Prediction
     public float ReferableProbability { get; set; }
     public required string ReferableRule { get; set; }
 
+    /// <summary>The threshold on P(referable) this grading was decided with; it stays when the model's operating point moves. Null: the argmax-grade rule.</summary>
+    public double? ReferralThreshold { get; set; }
+
     public required string CamLayer { get; set; }
 
     /// <summary>PNG of the picture the model was given (crop and colour recipe at its input size); null on rows made before it was kept.</summary>
@@ -320,6 +323,9 @@ public sealed class ModelEvaluation
     public double Specificity { get; set; }
     public double Accuracy { get; set; }
     public double Kappa { get; set; }
+
+    /// <summary>The threshold on P(referable) the cases' referral flags were decided with; null: the argmax-grade rule.</summary>
+    public double? ReferralThreshold { get; set; }
     public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
 
     public List<EvaluationCase> Cases { get; set; } = [];
@@ -346,6 +352,9 @@ public sealed class EvaluationCase
     public float P2 { get; set; }
     public float P3 { get; set; }
     public float P4 { get; set; }
+
+    /// <summary>Whether the model referred this eye at its operating point when the evaluation was made; null on rows made before operating points (then the most likely grade decides).</summary>
+    public bool? Referred { get; set; }
 
     /// <summary>Overlay PNGs in the image store: Grad-CAM of the predicted grade and of the true grade.</summary>
     public required string HeatmapPredictedHash { get; set; }

@@ -1,3 +1,4 @@
+using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
@@ -179,12 +180,23 @@ public sealed class TrainingJob(
         recorder.Phase("writing the model");
         var manifest = ModelManifest.ForTrainedModel(model, grader.Preprocessing, settings.Options, union, result, bundledBase,
             settings.Label ?? $"trained by run {run.Name}");
+        var validationImages = result.BestValidationImages;
+        var validationReport = result.BestValidation;
+        if (validationImages.Any(i => i.TrueGrade >= DrGrade.ReferableFrom) && validationImages.Any(i => i.TrueGrade < DrGrade.ReferableFrom))
+        {
+            recorder.Phase("calibrating: temperature and the referral threshold");
+            manifest = ModelCalibrator.Calibrate(manifest, validationImages, OperatingTarget.Sensitivity, OperatingPoint.DefaultSensitivity,
+                $"training run {run.Name}");
+            grader.Referral = ReferralPolicy.From(manifest);
+            validationImages = validationImages.Select(i => TemperatureScaling.Apply(i, grader.Referral.Temperature)).ToList();
+            validationReport = EvaluationReport.From(validationImages, threshold: manifest.OperatingPoint!.Threshold);
+        }
         TryDelete(staging);
         ModelDirectory.Save(staging, model, manifest, trainedOnly: bundledBase is not null);
         ModelEvaluator.Write(Path.Combine(staging, "validation"), result.BestValidation, result.BestValidationImages);
 
         model.SetTrainingMode(false);
-        var cases = ValidationGallery.Build(grader, dataset, result.BestValidationImages, store,
+        var cases = ValidationGallery.Build(grader, dataset, validationImages, store,
             (done, total) => { if (done % 10 == 0 || done == total) recorder.Phase($"heatmaps for the gallery: {done}/{total}"); }, token);
 
         // The active model on the same images, so that "activate if better" compares like with like.
@@ -196,10 +208,13 @@ public sealed class TrainingJob(
             if (lease is not null)
             {
                 recorder.Phase("measuring the active model on the same validation images");
-                var ids = result.BestValidationImages.Select(i => i.Image).ToHashSet();
+                var ids = validationImages.Select(i => i.Image).ToHashSet();
                 var images = dataset.Images.Where(i => ids.Contains(i.Id)).ToList();
-                var measured = ModelEvaluator.Predict(lease.Grader.Model, lease.Grader.Preprocessing, images, token: token);
-                incumbent = ValidationGallery.Evaluation(activeId, run.Id, $"validation split of run {run.Name}", measured, EvaluationReport.From(measured));
+                var theirs = lease.Grader.Referral;
+                var measured = ModelEvaluator.Predict(lease.Grader.Model, lease.Grader.Preprocessing, images, token: token, temperature: theirs.Temperature);
+                double? threshold = theirs.OperatingPoint?.Threshold;
+                incumbent = ValidationGallery.Evaluation(activeId, run.Id, $"validation split of run {run.Name}", measured,
+                    EvaluationReport.From(measured, threshold: threshold), threshold);
             }
         }
         token.ThrowIfCancellationRequested();
@@ -211,7 +226,8 @@ public sealed class TrainingJob(
         var version = ModelRegistry.FromManifest(name, Path.GetRelativePath(data.Root, folder), ModelSource.Trained, manifest);
         version.TrainingRunId = run.Id;
         db.ModelVersions.Add(version);
-        var evaluation = ValidationGallery.Evaluation(version.Id, run.Id, $"validation split of run {run.Name}", result.BestValidationImages, result.BestValidation);
+        var evaluation = ValidationGallery.Evaluation(version.Id, run.Id, $"validation split of run {run.Name}", validationImages, validationReport,
+            manifest.OperatingPoint?.Threshold);
         evaluation.Cases = cases;
         db.ModelEvaluations.Add(evaluation);
         if (incumbent is not null) db.ModelEvaluations.Add(incumbent);

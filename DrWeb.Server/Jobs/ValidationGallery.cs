@@ -34,8 +34,10 @@ public static class ValidationGallery
             string predicted = store.Save(HeatmapOverlay.RenderPng(basePicture, cams[0].Raw));
             string truth = cams.Count > 1 ? store.Save(HeatmapOverlay.RenderPng(basePicture, cams[1].Raw)) : predicted;
             var p = e.Probabilities;
+            var referral = grader.Referral;
             cases.Add(new EvaluationCase
             {
+                Referred = referral.OperatingPoint is null ? null : referral.Case(e).Predicted,
                 ImageId = e.Image, ImageHash = store.Save(bytes), PatientId = source.PatientId, Eye = EyeOf(e.Image),
                 TrueGrade = e.TrueGrade, PredictedGrade = e.PredictedGrade, P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
                 HeatmapPredictedHash = predicted, HeatmapTrueHash = truth, CamLayer = cams[0].Layer,
@@ -52,8 +54,10 @@ public static class ValidationGallery
         : imageId.EndsWith("_right", StringComparison.OrdinalIgnoreCase) ? "right" : null;
 
     /// <summary>An evaluation row from a report, for the model version it measures.</summary>
-    public static ModelEvaluation Evaluation(Guid versionId, Guid runId, string name, IReadOnlyList<EvaluatedImage> images, EvaluationReport report) => new()
+    public static ModelEvaluation Evaluation(Guid versionId, Guid runId, string name, IReadOnlyList<EvaluatedImage> images, EvaluationReport report,
+        double? referralThreshold = null) => new()
     {
+        ReferralThreshold = referralThreshold,
         ModelVersionId = versionId, RunId = runId, Name = name, Images = images.Count,
         DataFingerprint = Fingerprint(images),
         ReportJson = System.Text.Json.JsonSerializer.Serialize(report, Ml.Models.ModelManifest.Json),

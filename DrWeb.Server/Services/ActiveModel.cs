@@ -1,3 +1,4 @@
+using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 
@@ -66,7 +67,7 @@ public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger)
         if (!engine.IsReady)
             throw new InvalidOperationException($"The model engine is not running: {engine.Status}");
         var (model, manifest) = ModelDirectory.Load(folder);
-        return new LoadedModel(new Grader(model, manifest.Preprocessing), version);
+        return new LoadedModel(new Grader(model, manifest.Preprocessing, referral: ReferralPolicy.From(manifest)), version);
     }
 
     private void Swap(LoadedModel loaded)

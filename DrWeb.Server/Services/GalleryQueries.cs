@@ -117,9 +117,10 @@ public sealed class GalleryQueries(IDbContextFactory<DrWebDbContext> dbFactory)
         const int r = DrGrade.ReferableFrom;
         query = filter.Referable switch
         {
-            ReferableError.MissedDisease => query.Where(c => c.TrueGrade >= r && c.PredictedGrade < r),
-            ReferableError.FalseAlarm => query.Where(c => c.TrueGrade < r && c.PredictedGrade >= r),
-            ReferableError.EitherError => query.Where(c => (c.TrueGrade >= r) != (c.PredictedGrade >= r)),
+            // The referral the model made at its operating point when the case was evaluated; older rows: the argmax grade.
+            ReferableError.MissedDisease => query.Where(c => c.TrueGrade >= r && !(c.Referred ?? c.PredictedGrade >= r)),
+            ReferableError.FalseAlarm => query.Where(c => c.TrueGrade < r && (c.Referred ?? c.PredictedGrade >= r)),
+            ReferableError.EitherError => query.Where(c => (c.TrueGrade >= r) != (c.Referred ?? c.PredictedGrade >= r)),
             _ => query,
         };
         if (filter.MinConfidence > 0) query = query.Where(ConfidenceAtLeast(filter.MinConfidence));

@@ -155,7 +155,7 @@ public sealed class ScreeningService(
             Case = screened, ModelVersion = modelVersion,
             P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
             Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
-            ReferableRule = result.Referable.Rule, CamLayer = result.Explanation!.Layer, OverlayHash = overlayHash, DurationMs = ms,
+            ReferableRule = result.Referable.Rule, ReferralThreshold = result.Referable.Threshold, CamLayer = result.Explanation!.Layer, OverlayHash = overlayHash, DurationMs = ms,
             ModelViewHash = viewHash, ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
         };
         screened.Predictions.Add(prediction);

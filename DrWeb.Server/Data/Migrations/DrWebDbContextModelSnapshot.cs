@@ -337,6 +337,9 @@ namespace DrWeb.Server.Data.Migrations
                     b.Property<string>("QualityVerdict")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool?>("Referred")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("TrueGrade")
                         .HasColumnType("INTEGER");
 
@@ -437,6 +440,9 @@ namespace DrWeb.Server.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<double?>("ReferableAuc")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ReferralThreshold")
                         .HasColumnType("REAL");
 
                     b.Property<string>("ReportJson")
@@ -626,6 +632,9 @@ namespace DrWeb.Server.Data.Migrations
                     b.Property<string>("ReferableRule")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<double?>("ReferralThreshold")
+                        .HasColumnType("REAL");
 
                     b.HasKey("Id");
 

@@ -1,0 +1,67 @@
+using System.Globalization;
+using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Inference;
+using DrWeb.Ml.Models;
+
+namespace DrWeb.Ml.Calibration;
+
+/// <summary>A validation image's referable truth and its P(referable) after temperature scaling: what operating points are chosen on.</summary>
+public sealed record ValidationScore(bool Referable, double Probability);
+
+/// <summary>
+/// Calibrates a trained model on its validation predictions: fits the temperature, then chooses the referral threshold
+/// for a target, and records both, with the validation scores that any later operating point is chosen on.
+/// </summary>
+public static class ModelCalibrator
+{
+    /// <param name="validation">The model's validation predictions, before temperature scaling.</param>
+    public static ModelManifest Calibrate(ModelManifest manifest, IReadOnlyList<EvaluatedImage> validation, OperatingTarget target,
+        double value, string chosenBy)
+    {
+        var calibration = CalibrationReport.Fit(validation);
+        var scores = validation
+            .Select(i => TemperatureScaling.Apply(i, calibration.Temperature))
+            .Select(i => new ValidationScore(i.TrueGrade >= DrGrade.ReferableFrom, Math.Round(i.Probabilities.Skip(DrGrade.ReferableFrom).Sum(), 6)))
+            .ToList();
+        var point = OperatingPoint.For(Cases(scores), target, value);
+        return manifest with
+        {
+            Calibration = calibration, ValidationScores = scores, OperatingPoint = point,
+            OperatingPointHistory = [.. manifest.OperatingPointHistory, new OperatingPointChange(point, chosenBy, DateTimeOffset.UtcNow)],
+        };
+    }
+
+    /// <summary>Moves a calibrated model's operating point, on the validation scores recorded at calibration.</summary>
+    public static ModelManifest MoveOperatingPoint(ModelManifest manifest, OperatingTarget target, double value, string chosenBy)
+    {
+        if (manifest.ValidationScores.Count == 0)
+            throw new InvalidOperationException(
+                "This model has no recorded validation scores to choose an operating point on. Calibrate it first: " +
+                "DrWeb.Server calibrate --model <folder> (it reads the folder's validation/predictions.csv).");
+        var point = OperatingPoint.For(Cases(manifest.ValidationScores), target, value);
+        return manifest with
+        {
+            OperatingPoint = point,
+            OperatingPointHistory = [.. manifest.OperatingPointHistory, new OperatingPointChange(point, chosenBy, DateTimeOffset.UtcNow)],
+        };
+    }
+
+    public static IReadOnlyList<ReferableCase> Cases(IEnumerable<ValidationScore> scores) =>
+        scores.Select(s => new ReferableCase(s.Referable, s.Probability, false)).ToList();
+
+    /// <summary>Parses "sensitivity:0.87", "specificity:0.913" or "threshold:0.3".</summary>
+    public static (OperatingTarget Target, double Value) ParseTarget(string text)
+    {
+        var parts = text.Split(':', 2, StringSplitOptions.TrimEntries);
+        if (parts.Length == 2 && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+        {
+            switch (parts[0].ToLowerInvariant())
+            {
+                case "sensitivity" when v is > 0 and <= 1: return (OperatingTarget.Sensitivity, v);
+                case "specificity" when v is > 0 and <= 1: return (OperatingTarget.Specificity, v);
+                case "threshold" when v is >= 0 and <= 1: return (OperatingTarget.Threshold, v);
+            }
+        }
+        throw new ArgumentException($"Unknown operating-point target '{text}'. Use sensitivity:0.87, specificity:0.913 or threshold:0.30 (values in 0-1).");
+    }
+}

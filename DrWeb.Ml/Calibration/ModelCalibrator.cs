@@ -15,18 +15,24 @@ public sealed record ValidationScore(bool Referable, double Probability);
 public static class ModelCalibrator
 {
     /// <param name="validation">The model's validation predictions, before temperature scaling.</param>
+    /// <param name="validationImages">The validation images with their sources, to report the calibrated figures per source; null keeps the manifest's per-source figures.</param>
+    /// <returns>The manifest with the calibration, the operating point and the validation figures at that point.</returns>
     public static ModelManifest Calibrate(ModelManifest manifest, IReadOnlyList<EvaluatedImage> validation, OperatingTarget target,
-        double value, string chosenBy)
+        double value, string chosenBy, IReadOnlyList<Data.LabelledImage>? validationImages = null)
     {
         var calibration = CalibrationReport.Fit(validation);
-        var scores = validation
-            .Select(i => TemperatureScaling.Apply(i, calibration.Temperature))
+        var scaled = validation.Select(i => TemperatureScaling.Apply(i, calibration.Temperature)).ToList();
+        var scores = scaled
             .Select(i => new ValidationScore(i.TrueGrade >= DrGrade.ReferableFrom, Math.Round(i.Probabilities.Skip(DrGrade.ReferableFrom).Sum(), 6)))
             .ToList();
         var point = OperatingPoint.For(Cases(scores), target, value);
+        double specificity = manifest.Validation?.Referable.TargetSpecificity ?? OperatingPoint.PaperSpecificity;
         return manifest with
         {
             Calibration = calibration, ValidationScores = scores, OperatingPoint = point,
+            Validation = EvaluationReport.From(scaled, specificity, point.Threshold),
+            ValidationBySource = validationImages is null ? manifest.ValidationBySource
+                : SourceReport.BySource(validationImages, scaled, specificity, point.Threshold),
             OperatingPointHistory = [.. manifest.OperatingPointHistory, new OperatingPointChange(point, chosenBy, DateTimeOffset.UtcNow)],
         };
     }

@@ -35,13 +35,15 @@ internal static class CalibrateCommand
                 var manifest = ModelDirectory.ReadManifest(folder);
                 var (kind, value) = ModelCalibrator.ParseTarget(parse.GetValue(target)!);
                 var validation = ModelEvaluator.ReadPredictions(Path.Combine(folder, "validation", "predictions.csv"));
-                manifest = ModelCalibrator.Calibrate(manifest, validation, kind, value, "calibrate (command line)");
-                PrintCalibration(output, manifest);
                 var folders = parse.GetValue(data) ?? [];
-                if (folders.Length > 0 && manifest.TestIds.Count > 0)
+                var images = folders.SelectMany(f => DatasetReader.Read(f.FullName).Images).ToList();
+                var validationIds = manifest.ValidationIds.ToHashSet(StringComparer.Ordinal);
+                manifest = ModelCalibrator.Calibrate(manifest, validation, kind, value, "calibrate (command line)",
+                    images.Count > 0 ? images.Where(i => validationIds.Contains(i.Id)).ToList() : null);
+                PrintCalibration(output, manifest);
+                if (images.Count > 0 && manifest.TestIds.Count > 0)
                 {
                     TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), null));
-                    var images = folders.SelectMany(f => DatasetReader.Read(f.FullName).Images).ToList();
                     manifest = MeasureTest(folder, manifest, images, output, token);
                 }
                 ModelDirectory.SaveManifest(folder, manifest);

@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "bench", "bench-api", "issue-token", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "bench", "bench-api", "issue-token", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>

@@ -198,11 +198,12 @@ internal static class TrainCommand
         var manifest = ModelManifest.ForTrainedModel(model, preprocessing, options, dataset, result, baseWeights, label);
         ModelEvaluator.Write(Path.Combine(outFolder, "validation"), result.BestValidation, result.BestValidationImages);
         output.WriteLine($"best epoch {result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}, {result.Duration:hh\\:mm\\:ss} on {result.Device}");
-        EvaluateCommand.PrintReport(output, result.BestValidation, "validation split");
+        manifest = ModelCalibrator.Calibrate(manifest, result.BestValidationImages, operatingPoint.Kind, operatingPoint.Value, "train",
+            result.Split.Validation);
+        CalibrateCommand.PrintCalibration(output, manifest);
+        EvaluateCommand.PrintReport(output, manifest.Validation!, "validation split, at the operating point");
         foreach (var source in manifest.ValidationBySource)
             EvaluateCommand.PrintSummary(output, source.Report, $"validation, {source.Source}");
-        manifest = ModelCalibrator.Calibrate(manifest, result.BestValidationImages, operatingPoint.Kind, operatingPoint.Value, "train");
-        CalibrateCommand.PrintCalibration(output, manifest);
         ModelDirectory.Save(outFolder, model, manifest with { TestIds = test.Select(i => i.Id).ToList() }, trainedOnly);
         if (test.Count > 0)
             manifest = CalibrateCommand.MeasureTest(outFolder, manifest with { TestIds = test.Select(i => i.Id).ToList() }, test, output, token);

@@ -11,6 +11,7 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<Prediction> Predictions => Set<Prediction>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<OperatingPointChange> OperatingPointChanges => Set<OperatingPointChange>();
     public DbSet<BaseCheckpoint> BaseCheckpoints => Set<BaseCheckpoint>();
     public DbSet<TrainingDataset> TrainingDatasets => Set<TrainingDataset>();
     public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();

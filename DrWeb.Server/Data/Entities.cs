@@ -155,6 +155,12 @@ public sealed class ModelVersion
     /// <summary>The run that trained it, for versions made on this server.</summary>
     public Guid? TrainingRunId { get; set; }
 
+    /// <summary>
+    /// The operating point an admin chose on the Models page (JSON of <see cref="Ml.Calibration.OperatingPoint"/>); null: the
+    /// one recorded in the model's manifest. Kept here, not in the model folder, because a bundled model's folder is read-only.
+    /// </summary>
+    public string? OperatingPointJson { get; set; }
+
     /// <summary>How predictions name this model, e.g. <c>starter-resnet18 (demonstration model, not for clinical use)</c>.</summary>
     public string DisplayName => Label is null ? Name : $"{Name} ({Label})";
 }
@@ -413,4 +419,21 @@ public sealed class LessonItem
 
     /// <summary>The grade the class guessed in the last presentation, if the educator recorded it.</summary>
     public int? ClassAnswer { get; set; }
+}
+
+/// <summary>An admin's change of a model version's referral threshold: who, when, from what to what.</summary>
+public sealed class OperatingPointChange
+{
+    public long Id { get; set; }
+    public Guid ModelVersionId { get; set; }
+    public ModelVersion? ModelVersion { get; set; }
+    public required string ChangedBy { get; set; }
+    public DateTimeOffset ChangedUtc { get; set; } = DateTimeOffset.UtcNow;
+    public double? PreviousThreshold { get; set; }
+    public double Threshold { get; set; }
+
+    /// <summary>What the threshold was set for, e.g. "set for sensitivity 0.87 on 1,676 validation images".</summary>
+    public required string Basis { get; set; }
+    public double ValidationSensitivity { get; set; }
+    public double ValidationSpecificity { get; set; }
 }

@@ -16,7 +16,7 @@ public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger)
     private readonly Lock _gate = new();
     private readonly Lock _loading = new();
     private LoadedModel? _current;
-    private (string Folder, string Version)? _pending;
+    private (string Folder, string Version, OperatingPoint? OperatingPoint)? _pending;
     private string? _problem = NoModel;
 
     /// <summary>The active version's display name, or empty when there is none.</summary>
@@ -31,9 +31,25 @@ public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger)
     /// Names the model to load when it is first needed. Start-up uses this so that an app that never grades (a test
     /// host, a CLI verb) never pays for loading weights.
     /// </summary>
-    public void ActivateOnFirstUse(string folder, string version)
+    /// <param name="operatingPoint">An admin's operating point that replaces the manifest's; null keeps the manifest's.</param>
+    public void ActivateOnFirstUse(string folder, string version, OperatingPoint? operatingPoint = null)
     {
-        lock (_gate) _pending = (folder, version);
+        lock (_gate) _pending = (folder, version, operatingPoint);
+    }
+
+    /// <summary>
+    /// Moves the operating point of the loaded (or pending) model named <paramref name="version"/>; gradings already
+    /// decided keep the threshold they were made with.
+    /// </summary>
+    public void UpdateOperatingPoint(string version, OperatingPoint operatingPoint)
+    {
+        lock (_gate)
+        {
+            if (_current is { } current && current.Version == version)
+                current.Grader.Referral = current.Grader.Referral with { OperatingPoint = operatingPoint };
+            if (_pending is { } p && p.Version == version)
+                _pending = p with { OperatingPoint = operatingPoint };
+        }
     }
 
     /// <summary>Borrows the active model for one grading, or returns null (see <see cref="Problem"/>).</summary>
@@ -52,22 +68,24 @@ public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger)
     /// Loads the model folder and makes it the one new gradings use. If loading fails, the previous model stays active
     /// and the exception says why.
     /// </summary>
-    public void Activate(string folder, string version)
+    public void Activate(string folder, string version, OperatingPoint? operatingPoint = null)
     {
         lock (_loading)
         {
-            var loaded = Load(folder, version);
+            var loaded = Load(folder, version, operatingPoint);
             Swap(loaded);
             lock (_gate) _pending = null;
         }
     }
 
-    private LoadedModel Load(string folder, string version)
+    private LoadedModel Load(string folder, string version, OperatingPoint? operatingPoint)
     {
         if (!engine.IsReady)
             throw new InvalidOperationException($"The model engine is not running: {engine.Status}");
         var (model, manifest) = ModelDirectory.Load(folder);
-        return new LoadedModel(new Grader(model, manifest.Preprocessing, referral: ReferralPolicy.From(manifest)), version);
+        var referral = ReferralPolicy.From(manifest);
+        if (operatingPoint is not null) referral = referral with { OperatingPoint = operatingPoint };
+        return new LoadedModel(new Grader(model, manifest.Preprocessing, referral: referral), version);
     }
 
     private void Swap(LoadedModel loaded)
@@ -88,12 +106,12 @@ public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger)
             if (_pending is null) return;
         lock (_loading)
         {
-            (string Folder, string Version)? pending;
+            (string Folder, string Version, OperatingPoint? OperatingPoint)? pending;
             lock (_gate) pending = _pending;
             if (pending is not { } p) return;
             try
             {
-                Swap(Load(p.Folder, p.Version));
+                Swap(Load(p.Folder, p.Version, p.OperatingPoint));
             }
             catch (Exception e) when (e is CheckpointException or IOException or InvalidDataException or InvalidOperationException)
             {

@@ -1,3 +1,7 @@
+using OperatingPointChange = DrWeb.Server.Data.OperatingPointChange;
+using DrWeb.Ml.Calibration;
+using System.Text.Json;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using DrWeb.Ml.Imaging;
@@ -8,6 +12,10 @@ using Microsoft.EntityFrameworkCore;
 namespace DrWeb.Server.Services;
 
 /// <summary>What a registry action did, in words an admin can act on.</summary>
+/// <summary>A version's operating point with what it is chosen on; <see cref="Problem"/> says why the manifest could not be read.</summary>
+public sealed record OperatingPointView(ModelVersion Version, ModelManifest? Manifest, OperatingPoint? Current,
+    IReadOnlyList<OperatingPointChange> History, string? Problem);
+
 public sealed record RegistryResult(bool Succeeded, string Message, IReadOnlyList<string> Details)
 {
     public static RegistryResult Ok(string message, params IReadOnlyList<string> details) => new(true, message, details);
@@ -77,7 +85,7 @@ public sealed partial class ModelRegistry(
         else if (!ModelDirectory.IsModelDirectory(Resolve(chosen)))
             active.ReportUnavailable($"The active model {chosen.Name} is missing from {Resolve(chosen)}. Activate another version on the Models page, or import one.");
         else
-            active.ActivateOnFirstUse(Resolve(chosen), chosen.DisplayName);
+            active.ActivateOnFirstUse(Resolve(chosen), chosen.DisplayName, StoredOperatingPoint(chosen));
     }
 
     /// <summary>
@@ -92,7 +100,7 @@ public sealed partial class ModelRegistry(
             return RegistryResult.Fail("That model version no longer exists. Reload the page.");
         try
         {
-            await Task.Run(() => active.Activate(Resolve(chosen), chosen.DisplayName), token);
+            await Task.Run(() => active.Activate(Resolve(chosen), chosen.DisplayName, StoredOperatingPoint(chosen)), token);
         }
         catch (Exception e) when (e is CheckpointException or IOException or InvalidDataException or InvalidOperationException)
         {
@@ -105,6 +113,78 @@ public sealed partial class ModelRegistry(
         chosen.ActivatedUtc = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(token);
         return RegistryResult.Ok($"{chosen.DisplayName} is now active for screening.");
+    }
+
+    /// <summary>An admin's operating point for the version, or null when it uses its manifest's.</summary>
+    public static OperatingPoint? StoredOperatingPoint(ModelVersion version) => version.OperatingPointJson is { } json
+        ? JsonSerializer.Deserialize<OperatingPoint>(json, ModelManifest.Json)
+        : null;
+
+    /// <summary>What an admin needs to choose an operating point: the manifest's validation scores and current point, and the history.</summary>
+    public async Task<OperatingPointView?> OperatingPointAsync(Guid id, CancellationToken token = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(token);
+        var version = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == id, token);
+        if (version is null) return null;
+        ModelManifest manifest;
+        try
+        {
+            manifest = ModelDirectory.ReadManifest(Resolve(version));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or CheckpointException or JsonException)
+        {
+            return new OperatingPointView(version, null, null, [], $"The model's manifest cannot be read: {e.Message}");
+        }
+        var history = await db.OperatingPointChanges.AsNoTracking().Where(c => c.ModelVersionId == id).ToListAsync(token);
+        return new OperatingPointView(version, manifest, StoredOperatingPoint(version) ?? manifest.OperatingPoint,
+            history.OrderByDescending(c => c.ChangedUtc).ToList(), null);
+    }
+
+    /// <summary>
+    /// Moves a version's referral threshold to the point that meets <paramref name="target"/> on its validation scores,
+    /// records who did it, and applies it at once if the version is active. Stored gradings keep their threshold.
+    /// </summary>
+    public async Task<RegistryResult> SetOperatingPointAsync(Guid id, OperatingTarget target, double value, string changedBy,
+        CancellationToken token = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(token);
+        var version = await db.ModelVersions.FirstOrDefaultAsync(v => v.Id == id, token);
+        if (version is null) return RegistryResult.Fail("That model version no longer exists. Reload the page.");
+        ModelManifest manifest;
+        try
+        {
+            manifest = ModelDirectory.ReadManifest(Resolve(version));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or CheckpointException or JsonException)
+        {
+            return RegistryResult.Fail($"The manifest of {version.Name} cannot be read, so its operating point cannot be moved: {e.Message}");
+        }
+        if (manifest.ValidationScores.Count == 0)
+            return RegistryResult.Fail($"{version.Name} has no recorded validation scores to choose an operating point on. " +
+                                       "Calibrate it with 'DrWeb.Server calibrate --model <folder>' and import it again.");
+        OperatingPoint point;
+        try
+        {
+            point = OperatingPoint.For(ModelCalibrator.Cases(manifest.ValidationScores), target, value);
+        }
+        catch (ArgumentException e)
+        {
+            return RegistryResult.Fail($"That operating point cannot be set: {e.Message}");
+        }
+        var previous = StoredOperatingPoint(version) ?? manifest.OperatingPoint;
+        version.OperatingPointJson = JsonSerializer.Serialize(point, ModelManifest.Json);
+        version.Sensitivity = point.Sensitivity.Value;
+        version.Specificity = point.Specificity.Value;
+        db.OperatingPointChanges.Add(new OperatingPointChange
+        {
+            ModelVersionId = version.Id, ChangedBy = changedBy, PreviousThreshold = previous?.Threshold, Threshold = point.Threshold,
+            Basis = point.Basis, ValidationSensitivity = point.Sensitivity.Value, ValidationSpecificity = point.Specificity.Value,
+        });
+        await db.SaveChangesAsync(token);
+        if (version.IsActive) active.UpdateOperatingPoint(version.DisplayName, point);
+        logger.LogInformation("Operating point of {Name} set to {Threshold} ({Basis}) by {User}", version.Name, point.Threshold, point.Basis, changedBy);
+        return RegistryResult.Ok(string.Create(CultureInfo.InvariantCulture,
+            $"{version.Name} now refers at P(referable) >= {point.Threshold:0.000}, {point.Basis}: validation sensitivity {point.Sensitivity}, specificity {point.Specificity}."));
     }
 
     /// <summary>Imports a DrWeb model folder on this server (model.json + its weights file).</summary>
@@ -296,7 +376,8 @@ public sealed partial class ModelRegistry(
             BaseWeights = manifest.BaseWeights, DataFingerprint = manifest.DataFingerprint, Label = manifest.Label,
             CreatedUtc = manifest.CreatedUtc, TrainImages = manifest.TrainImages, ValidationImages = manifest.ValidationImages,
             ReferableAuc = referable?.RocAuc is { } auc && double.IsFinite(auc) ? auc : null,
-            Sensitivity = referable?.Sensitivity.Value, Specificity = referable?.Specificity.Value,
+            Sensitivity = manifest.OperatingPoint?.Sensitivity.Value ?? referable?.Sensitivity.Value,
+            Specificity = manifest.OperatingPoint?.Specificity.Value ?? referable?.Specificity.Value,
             Accuracy = manifest.Validation?.Accuracy.Value, Kappa = manifest.Validation?.QuadraticWeightedKappa,
             Device = manifest.Device, TrainingSeconds = manifest.TrainingSeconds,
         };

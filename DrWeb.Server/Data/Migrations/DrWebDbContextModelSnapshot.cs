@@ -522,6 +522,9 @@ namespace DrWeb.Server.Data.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OperatingPointJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Preprocessing")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -567,6 +570,45 @@ namespace DrWeb.Server.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("ModelVersions");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.OperatingPointChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Basis")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChangedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTimeOffset>("ChangedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ModelVersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("PreviousThreshold")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Threshold")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("ValidationSensitivity")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("ValidationSpecificity")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ModelVersionId");
+
+                    b.ToTable("OperatingPointChanges");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Data.Prediction", b =>
@@ -1098,6 +1140,17 @@ namespace DrWeb.Server.Data.Migrations
                 });
 
             modelBuilder.Entity("DrWeb.Server.Data.ModelEvaluation", b =>
+                {
+                    b.HasOne("DrWeb.Server.Data.ModelVersion", "ModelVersion")
+                        .WithMany()
+                        .HasForeignKey("ModelVersionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("ModelVersion");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Data.OperatingPointChange", b =>
                 {
                     b.HasOne("DrWeb.Server.Data.ModelVersion", "ModelVersion")
                         .WithMany()

@@ -25,9 +25,18 @@ public static class ModelCalibrator
         var scores = scaled
             .Select(i => new ValidationScore(i.TrueGrade >= DrGrade.ReferableFrom, Math.Round(i.Probabilities.Skip(DrGrade.ReferableFrom).Sum(), 6)))
             .ToList();
-        var point = OperatingPoint.For(Cases(scores), target, value);
         double specificity = manifest.Validation?.Referable.TargetSpecificity ?? OperatingPoint.PaperSpecificity;
-        return manifest with
+        if (!scores.Any(s => s.Referable) || scores.All(s => s.Referable))
+        {
+            // Without both classes no threshold can be chosen: keep the temperature, refer by the most likely grade.
+            return manifest with
+            {
+                Calibration = calibration, ValidationScores = scores, OperatingPoint = null,
+                Validation = EvaluationReport.From(scaled, specificity),
+            };
+        }
+        var point = OperatingPoint.For(Cases(scores), target, value);
+                return manifest with
         {
             Calibration = calibration, ValidationScores = scores, OperatingPoint = point,
             Validation = EvaluationReport.From(scaled, specificity, point.Threshold),

@@ -15,8 +15,11 @@ public static class ModelDirectory
     /// parameters and BatchNorm buffers) and the manifest's <see cref="ModelManifest.BaseWeights"/> says where the rest
     /// comes from; that is how a ResNet18 model fits in a few MB beside its bundled backbone.
     /// </summary>
-    public static void Save(string directory, FundusClassifier model, ModelManifest manifest, bool trainedOnly = false)
+    /// <param name="halfPrecision">Store floating-point tensors as fp16 (half the file; loaded back as fp32). Only with <paramref name="trainedOnly"/>.</param>
+    public static void Save(string directory, FundusClassifier model, ModelManifest manifest, bool trainedOnly = false, bool halfPrecision = false)
     {
+        if (halfPrecision && !trainedOnly)
+            throw new ArgumentException("fp16 storage is for models that store only their trained layers.");
         if (trainedOnly && manifest.BaseWeights is null)
             throw new ArgumentException("A model that stores only its trained layers must name its base weights.");
         Directory.CreateDirectory(directory);
@@ -27,9 +30,14 @@ public static class ModelDirectory
             : new Dictionary<string, Tensor>(state);
         string weights = Path.Combine(directory, manifest.WeightsFile);
         string temp = weights + ".tmp";
-        Safetensors.SaveStateDict(temp, stored);
+        using (var scope = NewDisposeScope())
+        {
+            if (halfPrecision)
+                stored = stored.ToDictionary(kv => kv.Key, kv => kv.Value.dtype == ScalarType.Float32 ? kv.Value.to(ScalarType.Float16) : kv.Value);
+            Safetensors.SaveStateDict(temp, stored);
+        }
         File.Move(temp, weights, overwrite: true);
-        var final = manifest with { WeightsContent = trainedOnly ? "trained-only" : "full" };
+        var final = manifest with { WeightsContent = trainedOnly ? "trained-only" : "full", WeightsPrecision = halfPrecision ? "fp16" : "fp32" };
         File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), JsonSerializer.Serialize(final, ModelManifest.Json));
     }
 
@@ -82,6 +90,14 @@ public static class ModelDirectory
                 var wrong = state.Keys.Where(k => !expected.ContainsKey(k) || !expected[k].shape.SequenceEqual(state[k].shape)).ToList();
                 if (wrong.Count > 0)
                     throw new CheckpointMismatchException($"{weights} has tensors the model does not: {string.Join(", ", wrong.Take(5))}.", [], wrong, []);
+                // fp16 files are widened to the model's own dtype; load_state_dict does not convert.
+                foreach (var key in state.Keys.ToList())
+                    if (state[key].dtype != expected[key].dtype)
+                    {
+                        var widened = state[key].to(expected[key].dtype);
+                        state[key].Dispose();
+                        state[key] = widened;
+                    }
                 model.load_state_dict(state, strict: false);
             }
             finally

@@ -33,6 +33,9 @@ public sealed record ModelManifest
     /// <summary><c>full</c>, or <c>trained-only</c> when the rest comes from <see cref="BaseWeights"/>.</summary>
     public string WeightsContent { get; init; } = "full";
 
+    /// <summary><c>fp32</c>, or <c>fp16</c> when the stored tensors were halved to keep the file small (loaded back as fp32).</summary>
+    public string WeightsPrecision { get; init; } = "fp32";
+
     /// <summary>A short label shown wherever the model is used, e.g. <see cref="DemonstrationLabel"/>.</summary>
     public string? Label { get; init; }
 

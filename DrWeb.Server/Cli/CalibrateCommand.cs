@@ -68,11 +68,15 @@ internal static class CalibrateCommand
     public static void PrintCalibration(TextWriter output, ModelManifest manifest)
     {
         var c = manifest.Calibration!;
-        var op = manifest.OperatingPoint!;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"temperature {c.Temperature:0.000} on {c.Images} validation images: NLL {c.NllBefore:0.000} -> {c.NllAfter:0.000}, " +
             $"ECE (top grade) {c.ReliabilityBefore.ExpectedCalibrationError:0.000} -> {c.ReliabilityAfter.ExpectedCalibrationError:0.000}, " +
             $"ECE (P(referable)) {c.ReferableReliabilityBefore.ExpectedCalibrationError:0.000} -> {c.ReferableReliabilityAfter.ExpectedCalibrationError:0.000}"));
+        if (manifest.OperatingPoint is not { } op)
+        {
+            output.WriteLine("no operating point: the validation images do not hold both referable and non-referable eyes; the model refers by its most likely grade.");
+            return;
+        }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"operating point: refer at P(referable) >= {op.Threshold:0.000}, {op.Basis}: validation sensitivity {op.Sensitivity}, specificity {op.Specificity}"));
     }

@@ -50,7 +50,7 @@ public sealed class Prediction
     public Case? Case { get; set; }
     public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
 
-    /// <summary>Which model graded it: folder name and label, e.g. <c>starter-resnet18 (demonstration model, ...)</c>.</summary>
+    /// <summary>Which model graded it: folder name and label, e.g. <c>screening-resnet18 (demonstration model, ...)</c>.</summary>
     public required string ModelVersion { get; set; }
 
     public float P0 { get; set; }
@@ -161,7 +161,7 @@ public sealed class ModelVersion
     /// </summary>
     public string? OperatingPointJson { get; set; }
 
-    /// <summary>How predictions name this model, e.g. <c>starter-resnet18 (demonstration model, not for clinical use)</c>.</summary>
+    /// <summary>How predictions name this model, e.g. <c>screening-resnet18 (demonstration model, not for clinical use)</c>.</summary>
     public string DisplayName => Label is null ? Name : $"{Name} ({Label})";
 }
 

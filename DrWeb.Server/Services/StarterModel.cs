@@ -3,12 +3,12 @@ using DrWeb.Ml.Models;
 namespace DrWeb.Server.Services;
 
 /// <summary>
-/// The demonstration model that ships beside the app (models/starter-resnet18). It is what the app grades with until
+/// The demonstration model that ships beside the app (models/screening-resnet18). It is what the app grades with until
 /// an admin activates another model; its manifest's label ("demonstration model, not for clinical use") goes with it.
 /// </summary>
 public sealed class StarterModel
 {
-    public StarterModel() : this(Path.Combine(AppContext.BaseDirectory, "models", "starter-resnet18")) { }
+    public StarterModel() : this(Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18")) { }
 
     public StarterModel(string folder)
     {

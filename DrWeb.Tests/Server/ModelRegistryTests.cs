@@ -16,7 +16,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     private ModelRegistry Registry => factory.Services.GetRequiredService<ModelRegistry>();
     private ActiveModel Active => factory.Services.GetRequiredService<ActiveModel>();
 
-    private static string StarterFolder => Path.Combine(AppContext.BaseDirectory, "models", "starter-resnet18");
+    private static string StarterFolder => Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
 
     [Fact]
     public async Task The_starter_is_registered_with_its_manifest_metrics_and_active_on_first_start()
@@ -215,7 +215,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         using var admin = await factory.SignedInClientAsync();
         string html = await admin.GetStringAsync("/admin/models");
         Assert.Contains("Model registry", html);
-        Assert.Contains("starter-resnet18", html);
+        Assert.Contains("screening-resnet18", html);
         Assert.Contains(ModelVersionFormat(ModelDirectory.ReadManifest(StarterFolder).Validation!.Referable.RocAuc), html);
 
         using var doctor = await factory.SignedInClientAsync(AccountSetup.Doctor);

@@ -106,7 +106,16 @@ internal static class EvaluateCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"calibration: ECE {evaluation.Reliability.ExpectedCalibrationError:0.000} (top grade), {evaluation.ReferableReliability.ExpectedCalibrationError:0.000} (P(referable))"));
         if (bySource.Count > 1)
-            foreach (var s in bySource) PrintSummary(output, s.Report, s.Source);
+            foreach (var s in bySource)
+            {
+                PrintSummary(output, s.Report, s.Source);
+                if (resamples > 0)
+                {
+                    var ids = images.Where(i => i.Source == s.Source).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+                    PrintIntervals(output, PatientBootstrap.Compute(predictions.Where(p => ids.Contains(p.Image)).ToList(), patients, threshold,
+                        targetSpecificity, resamples));
+                }
+            }
         output.WriteLine($"wrote {metrics}, {csv}, roc.png and reliability PNGs");
     }
 

@@ -135,7 +135,15 @@ public sealed class TrainingJob(
         var datasetRow = run.Dataset ?? throw new TrainingFailure("The run's dataset was removed. Start a new run on a registered dataset.");
         if (!Directory.Exists(datasetRow.Folder))
             throw new TrainingFailure($"The dataset folder {datasetRow.Folder} no longer exists. Register the dataset again and start a new run.");
-        var dataset = DatasetReader.Read(datasetRow.Folder, new DatasetReadOptions { SkipBadRows = settings.SkipBadRows });
+        var parts = new List<Dataset> { DatasetReader.Read(datasetRow.Folder, new DatasetReadOptions { SkipBadRows = settings.SkipBadRows }) };
+        foreach (var extraId in settings.AdditionalDatasetIds.Where(id => id != settings.DatasetId).Distinct())
+        {
+            var extra = db.TrainingDatasets.Find(extraId)
+                ?? throw new TrainingFailure("One of the run's datasets was removed. Start a new run on registered datasets.");
+            if (!Directory.Exists(extra.Folder))
+                throw new TrainingFailure($"The dataset folder {extra.Folder} no longer exists. Register the dataset again and start a new run.");
+            parts.Add(DatasetReader.Read(extra.Folder, new DatasetReadOptions { SkipBadRows = settings.SkipBadRows }));
+        }
 
         string? weights = null;
         if (settings.BaseCheckpointId is { } baseId)
@@ -150,7 +158,7 @@ public sealed class TrainingJob(
         var (model, bundledBase, description) = ModelFactory.CreateForFineTuning(settings.Architecture, settings.Head, weights);
         using var grader = new Grader(model, ModelFactory.PreprocessingFor(model, settings.CropFundus, settings.Recipe));
         logger.LogInformation("Training run {RunId}: {Architecture}, base {Base}, {Images} images, {Device}", run.Id,
-            settings.Architecture, description, dataset.Images.Count, TorchRuntime.IsInitialized ? TorchRuntime.Describe() : "cpu");
+            settings.Architecture, description, parts.Sum(p => p.Images.Count), TorchRuntime.IsInitialized ? TorchRuntime.Describe() : "cpu");
 
         string checkpointPath = Path.Combine(runFolder, "checkpoint.bin");
         int firstGlobalStep = 0;
@@ -173,7 +181,7 @@ public sealed class TrainingJob(
         var recorder = new TrainingProgressRecorder(dbFactory, run.Id, settings.Options.Epochs, firstGlobalStep, userCancel);
         var trainer = new Trainer(model, grader.Preprocessing, settings.Options);
         recorder.Phase("grouping near-duplicate photographs");
-        var union = DatasetUnion.Combine([dataset], token: token);
+        var union = DatasetUnion.Combine(parts, token: token);
         var result = trainer.Run(union.Images, checkpointPath, resume: true, recorder, token);
         recorder.Flush();
 
@@ -196,7 +204,7 @@ public sealed class TrainingJob(
         ModelEvaluator.Write(Path.Combine(staging, "validation"), result.BestValidation, result.BestValidationImages);
 
         model.SetTrainingMode(false);
-        var cases = ValidationGallery.Build(grader, dataset, validationImages, store,
+        var cases = ValidationGallery.Build(grader, union.Images, validationImages, store,
             (done, total) => { if (done % 10 == 0 || done == total) recorder.Phase($"heatmaps for the gallery: {done}/{total}"); }, token);
 
         // The active model on the same images, so that "activate if better" compares like with like.
@@ -209,7 +217,7 @@ public sealed class TrainingJob(
             {
                 recorder.Phase("measuring the active model on the same validation images");
                 var ids = validationImages.Select(i => i.Image).ToHashSet();
-                var images = dataset.Images.Where(i => ids.Contains(i.Id)).ToList();
+                var images = union.Images.Where(i => ids.Contains(i.Id)).ToList();
                 var theirs = lease.Grader.Referral;
                 var measured = ModelEvaluator.Predict(lease.Grader.Model, lease.Grader.Preprocessing, images, token: token, temperature: theirs.Temperature);
                 double? threshold = theirs.OperatingPoint?.Threshold;

@@ -14,10 +14,10 @@ namespace DrWeb.Server.Jobs;
 /// </summary>
 public static class ValidationGallery
 {
-    public static List<EvaluationCase> Build(Grader grader, Dataset dataset, IReadOnlyList<EvaluatedImage> evaluated, ImageStore store,
+    public static List<EvaluationCase> Build(Grader grader, IReadOnlyList<LabelledImage> images, IReadOnlyList<EvaluatedImage> evaluated, ImageStore store,
         Action<int, int>? progress, CancellationToken token)
     {
-        var byId = dataset.Images.ToDictionary(i => i.Id);
+        var byId = images.ToDictionary(i => i.Id);
         var decoder = new ImageDecoder(new ImageDecodeOptions());
         var cases = new List<EvaluationCase>(evaluated.Count);
         foreach (var e in evaluated)

@@ -10,6 +10,12 @@ namespace DrWeb.Server.Services;
 public sealed record RunSettings
 {
     public Guid DatasetId { get; init; }
+
+    /// <summary>More registered datasets trained together with <see cref="DatasetId"/>: one patient-level split over their union.</summary>
+    public IReadOnlyList<Guid> AdditionalDatasetIds { get; init; } = [];
+
+    /// <summary>Every dataset of the run, the first one first.</summary>
+    public IEnumerable<Guid> AllDatasetIds => AdditionalDatasetIds.Prepend(DatasetId).Distinct();
     public string Architecture { get; init; } = "resnet18";
 
     /// <summary>An imported ImageNet checkpoint; null for ResNet18's bundled weights.</summary>

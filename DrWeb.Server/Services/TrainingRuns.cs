@@ -65,9 +65,12 @@ public sealed class TrainingRuns(
         var problems = settings.Problems();
         if (settings.DatasetId != Guid.Empty)
         {
-            var dataset = await db.TrainingDatasets.FindAsync([settings.DatasetId], token);
-            if (dataset is null) problems.Add("The chosen dataset is no longer registered.");
-            else if (!Directory.Exists(dataset.Folder)) problems.Add($"The dataset folder {dataset.Folder} no longer exists; register it again.");
+            foreach (var id in settings.AllDatasetIds)
+            {
+                var dataset = await db.TrainingDatasets.FindAsync([id], token);
+                if (dataset is null) problems.Add($"The chosen dataset {id} is no longer registered.");
+                else if (!Directory.Exists(dataset.Folder)) problems.Add($"The dataset folder {dataset.Folder} no longer exists; register it again.");
+            }
         }
         if (settings.BaseCheckpointId is { } baseId)
         {

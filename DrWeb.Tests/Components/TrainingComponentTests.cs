@@ -18,17 +18,32 @@ public sealed class TrainingComponentTests : IAsyncLifetime
     }
 
     [Fact]
-    public void The_new_run_form_starts_at_the_study_settings()
+    public void The_new_run_form_starts_at_the_default_preset_and_switches_to_the_study_settings()
     {
-        var (settings, problems) = new RunForm { DatasetId = Guid.NewGuid() }.ToSettings();
+        var extra = Guid.NewGuid();
+        var form = new RunForm { DatasetId = Guid.NewGuid(), AdditionalDatasetIds = [extra] };
+        var (settings, problems) = form.ToSettings();
         Assert.Empty(problems);
+        Assert.Equal(TrainingPreset.Default.Name, form.Preset);
+        var d = TrainingPreset.Default.Options;
         var o = settings!.Options;
+        Assert.Equal((d.LearningRate, d.Beta1, d.Beta2, d.WeightDecay, d.DecoupledWeightDecay), (o.LearningRate, o.Beta1, o.Beta2, o.WeightDecay, o.DecoupledWeightDecay));
+        Assert.Equal((d.Sampler, d.EpochSize, d.WarmupSteps, d.LabelSmoothing, d.Schedule, d.Trainable), (o.Sampler, o.EpochSize, o.WarmupSteps, o.LabelSmoothing, o.Schedule, o.Trainable));
+        Assert.True(settings.CropFundus);
+        Assert.Equal([extra], settings.AdditionalDatasetIds);
+
+        form.ApplyPreset(TrainingPreset.Paper);
+        (settings, problems) = form.ToSettings();
+        Assert.Empty(problems);
+        o = settings!.Options;
         Assert.Equal((1e-4, 0.0, 0.99, 1e-8), (o.LearningRate, o.Beta1, o.Beta2, o.Epsilon));
         Assert.Equal(SamplerKind.Weighted, o.Sampler);
         Assert.Equal(EpochSampler.PaperWeights, o.SamplerWeights);
         Assert.True(o.Augmentation.Enabled);
         Assert.Equal(0.2, o.ValidationFraction);
         Assert.Equal("paper", o.Trainable);
+        Assert.Equal(0, o.EpochSize);
+        Assert.False(settings.CropFundus);
     }
 
     [Fact]

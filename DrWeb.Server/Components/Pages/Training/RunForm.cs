@@ -9,45 +9,73 @@ namespace DrWeb.Server.Components.Pages.Training;
 
 public enum RunStart { Now, At, Recurring }
 
-/// <summary>The new-run form's fields, filled with the study's defaults, and their translation into <see cref="RunSettings"/>.</summary>
+/// <summary>
+/// The new-run form's fields, filled from a preset (DrWeb's screening recipe unless the admin picks the study's), and
+/// their translation into <see cref="RunSettings"/>.
+/// </summary>
 public sealed class RunForm
 {
-    private static readonly TrainingOptions Paper = new();
+    public RunForm() => ApplyPreset(TrainingPreset.Default);
 
+    public string Preset { get; private set; } = TrainingPreset.Default.Name;
     public string? Name { get; set; }
     public Guid? DatasetId { get; set; }
+
+    /// <summary>More datasets trained together with the first one (one patient-level split over all of them).</summary>
+    public IReadOnlyCollection<Guid> AdditionalDatasetIds { get; set; } = [];
     public string Architecture { get; set; } = "resnet18";
     public Guid? BaseCheckpointId { get; set; }
-    public HeadKind Head { get; set; } = HeadKind.Paper;
-    public string Trainable { get; set; } = Paper.Trainable;
-    public int Epochs { get; set; } = Paper.Epochs;
-    public int BatchSize { get; set; } = Paper.BatchSize;
-    public int AccumulationSteps { get; set; } = Paper.AccumulationSteps;
-    public double LearningRate { get; set; } = Paper.LearningRate;
-    public double Beta1 { get; set; } = Paper.Beta1;
-    public double Beta2 { get; set; } = Paper.Beta2;
-    public double Epsilon { get; set; } = Paper.Epsilon;
-    public SamplerKind Sampler { get; set; } = Paper.Sampler;
-    public string SamplerWeights { get; set; } = string.Join(", ", Paper.SamplerWeights.Select(w => w.ToString(CultureInfo.InvariantCulture)));
-    public bool Augment { get; set; } = true;
-    public float RotationDegrees { get; set; } = Paper.Augmentation.RotationDegrees;
-    public float FlipProbability { get; set; } = Paper.Augmentation.HorizontalFlipProbability;
-    public float TranslateFraction { get; set; } = Paper.Augmentation.TranslateFraction;
-    public float GrayscaleProbability { get; set; } = Paper.Augmentation.GrayscaleProbability;
-    public float ColourJitter { get; set; } = Paper.Augmentation.Brightness;
-    public double ValidationFraction { get; set; } = Paper.ValidationFraction;
-    public int Seed { get; set; } = Paper.Seed;
-    public StoppingMetric StoppingMetric { get; set; } = Paper.StoppingMetric;
+    public HeadKind Head { get; set; }
+    public string Trainable { get; set; } = "";
+    public int Epochs { get; set; }
+    public int BatchSize { get; set; }
+    public int AccumulationSteps { get; set; }
+    public int EpochSize { get; set; }
+    public double LearningRate { get; set; }
+    public double Beta1 { get; set; }
+    public double Beta2 { get; set; }
+    public double Epsilon { get; set; }
+    public double WeightDecay { get; set; }
+    public bool DecoupledWeightDecay { get; set; }
+    public LrSchedule Schedule { get; set; }
+    public int WarmupSteps { get; set; }
+    public double LabelSmoothing { get; set; }
+    public SamplerKind Sampler { get; set; }
+    public string SamplerWeights { get; set; } = "";
+    public bool Augment { get; set; }
+    public float RotationDegrees { get; set; }
+    public float FlipProbability { get; set; }
+    public float TranslateFraction { get; set; }
+    public float GrayscaleProbability { get; set; }
+    public float ColourJitter { get; set; }
+    public double ValidationFraction { get; set; }
+    public int Seed { get; set; }
+    public StoppingMetric StoppingMetric { get; set; }
     public int Patience { get; set; }
     public string? Label { get; set; }
     public bool SkipBadRows { get; set; }
+    public bool CropFundus { get; set; }
+    public ColourRecipe Recipe { get; set; }
 
-    // New models prepare photographs as the starter does (see the README's robustness study), since doctors upload camera originals.
-    public bool CropFundus { get; set; } = true;
-    public ColourRecipe Recipe { get; set; } = StarterRecipe;
-
-    /// <summary>The starter model's colour recipe, chosen from the robustness study.</summary>
-    public const ColourRecipe StarterRecipe = ColourRecipe.Clahe;
+    /// <summary>Fills every training field from <paramref name="preset"/>; the dataset, name, label and start stay.</summary>
+    public void ApplyPreset(TrainingPreset preset)
+    {
+        var o = preset.Options;
+        Preset = preset.Name;
+        Head = Heads.Parse(preset.Head);
+        Trainable = o.Trainable;
+        (Epochs, BatchSize, AccumulationSteps, EpochSize) = (o.Epochs, o.BatchSize, o.AccumulationSteps, o.EpochSize);
+        (LearningRate, Beta1, Beta2, Epsilon) = (o.LearningRate, o.Beta1, o.Beta2, o.Epsilon);
+        (WeightDecay, DecoupledWeightDecay, Schedule, WarmupSteps, LabelSmoothing) = (o.WeightDecay, o.DecoupledWeightDecay, o.Schedule, o.WarmupSteps, o.LabelSmoothing);
+        Sampler = o.Sampler;
+        SamplerWeights = string.Join(", ", o.SamplerWeights.Select(w => w.ToString(CultureInfo.InvariantCulture)));
+        Augment = o.Augmentation.Enabled;
+        var a = o.Augmentation.Enabled ? o.Augmentation : new AugmentationOptions();
+        (RotationDegrees, FlipProbability, TranslateFraction, GrayscaleProbability, ColourJitter) =
+            (a.RotationDegrees, a.HorizontalFlipProbability, a.TranslateFraction, a.GrayscaleProbability, a.Brightness);
+        (ValidationFraction, Seed, StoppingMetric, Patience) = (o.ValidationFraction, o.Seed, o.StoppingMetric, o.EarlyStoppingPatience);
+        (CropFundus, Recipe) = (preset.CropFundus, preset.Recipe);
+    }
 
     public RunStart Start { get; set; } = RunStart.Now;
     public DateTime? StartDate { get; set; }
@@ -69,6 +97,7 @@ public sealed class RunForm
         if (TranslateFraction is < 0 or > 0.5f) problems.Add("Translation must be 0 to 0.5 of the image.");
         if (ColourJitter is < 0 or > 1) problems.Add("Colour jitter must be between 0 and 1.");
         if (Patience < 0) problems.Add("Patience must be 0 (off) or more.");
+        if (EpochSize < 0) problems.Add("The epoch size must be 0 (one pass over the training images) or more.");
         if (problems.Count > 0) return (null, problems);
 
         var augmentation = Augment
@@ -85,10 +114,12 @@ public sealed class RunForm
             Beta2 = Beta2, Epsilon = Epsilon, Sampler = Sampler, SamplerWeights = weights, Augmentation = augmentation,
             ValidationFraction = ValidationFraction, Seed = Seed, StoppingMetric = StoppingMetric, EarlyStoppingPatience = Patience,
             Trainable = string.IsNullOrWhiteSpace(Trainable) ? "paper" : Trainable.Trim(),
+            WeightDecay = WeightDecay, DecoupledWeightDecay = DecoupledWeightDecay, Schedule = Schedule, WarmupSteps = WarmupSteps,
+            LabelSmoothing = LabelSmoothing, EpochSize = Sampler == SamplerKind.Shuffle ? 0 : EpochSize,
         };
         return (new RunSettings
         {
-            DatasetId = DatasetId!.Value, Architecture = Architecture, BaseCheckpointId = Architecture == "resnet18" ? null : BaseCheckpointId,
+            DatasetId = DatasetId!.Value, AdditionalDatasetIds = AdditionalDatasetIds.Where(id => id != DatasetId).Distinct().ToList(), Architecture = Architecture, BaseCheckpointId = Architecture == "resnet18" ? null : BaseCheckpointId,
             Head = Head, Options = options, SkipBadRows = SkipBadRows, CropFundus = CropFundus, Recipe = Recipe, Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
         }, problems);
     }

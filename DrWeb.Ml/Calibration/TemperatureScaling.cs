@@ -5,8 +5,8 @@ namespace DrWeb.Ml.Calibration;
 
 /// <summary>
 /// Temperature scaling (Guo et al., 2017): one number T divides every logit, chosen to minimise the negative
-/// log-likelihood of held-out grades. It changes how confident the model is, never which grade it ranks first, and
-/// so leaves AUC and the argmax grade alone while making P(referable) mean what it says.
+/// log-likelihood of held-out grades. It changes how confident the model is, never which grade it ranks first. The
+/// order of images by P(referable), a sum of three probabilities, can shift a little, so AUC is measured after it.
 /// </summary>
 public static class TemperatureScaling
 {

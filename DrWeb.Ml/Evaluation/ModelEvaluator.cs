@@ -14,8 +14,10 @@ namespace DrWeb.Ml.Evaluation;
 /// <summary>Runs a model over labelled images and writes the figures and the per-image predictions.</summary>
 public static class ModelEvaluator
 {
+    /// <param name="flipAverage">Test-time augmentation: average the probabilities of the view and its mirror image.</param>
     public static List<EvaluatedImage> Predict(FundusClassifier model, Preprocessing prep, IReadOnlyList<LabelledImage> images,
-        int batchSize = 8, IProgress<int>? progress = null, CancellationToken token = default, double temperature = 1.0)
+        int batchSize = 8, IProgress<int>? progress = null, CancellationToken token = default, double temperature = 1.0,
+        bool flipAverage = false)
     {
         var device = TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU;
         model.to(device);
@@ -27,7 +29,10 @@ public static class ModelEvaluator
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var x = tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize]).to(device);
-            var probabilities = functional.softmax(model.call(x) / temperature, 1).cpu();
+            var probabilities = functional.softmax(model.call(x) / temperature, 1);
+            if (flipAverage)
+                probabilities = (probabilities + functional.softmax(model.call(x.flip(3)) / temperature, 1)) / 2;
+            probabilities = probabilities.cpu();
             for (int k = 0; k < batch.Count; k++)
             {
                 float[] p = probabilities[k].data<float>().ToArray();

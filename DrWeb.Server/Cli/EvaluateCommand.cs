@@ -22,11 +22,12 @@ internal static class EvaluateCommand
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
         var specificity = new Option<double>("--target-specificity") { Description = "Report sensitivity at this specificity.", DefaultValueFactory = _ => OperatingPoint.PaperSpecificity };
         var resamples = new Option<int>("--bootstrap") { Description = "Bootstrap resamples (by patient) for the 95% intervals; 0 = none.", DefaultValueFactory = _ => 1000 };
+        var flip = new Option<bool>("--tta-flip") { Description = "Measure test-time augmentation: average each view with its mirror image." };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Drop dataset rows with problems instead of stopping." };
         var threads = DrWebCommandLine.ThreadsOption();
         var command = new Command("evaluate", "Evaluate a model on labelled datasets, at its own temperature and referral threshold.")
         {
-            data, model, outDir, split, batch, specificity, resamples, skipBad, threads,
+            data, model, outDir, split, batch, specificity, resamples, skipBad, threads, flip,
         };
         command.SetAction((parse, token) =>
         {
@@ -59,7 +60,7 @@ internal static class EvaluateCommand
                         ? (folders.Length == 1 ? o : Path.Combine(o, name))
                         : Path.Combine(modelFolder, "evaluation-" + name);
                     Evaluate(output, classifier, manifest, policy, images, target, $"{name} ({which})", parse.GetValue(batch),
-                        parse.GetValue(specificity), parse.GetValue(resamples), token);
+                        parse.GetValue(specificity), parse.GetValue(resamples), parse.GetValue(flip), token);
                 }
                 if (wanted is not null && found != wanted.Count)
                     output.WriteLine($"note: the model's {which} split has {wanted.Count} images; {found} of them are in the folders given.");
@@ -85,9 +86,11 @@ internal static class EvaluateCommand
 
     private static void Evaluate(TextWriter output, FundusClassifier classifier, ModelManifest manifest, ReferralPolicy policy,
         IReadOnlyList<LabelledImage> images, string folder, string title, int batchSize, double targetSpecificity, int resamples,
-        CancellationToken token)
+        bool flipAverage, CancellationToken token)
     {
-        var predictions = ModelEvaluator.Predict(classifier, manifest.Preprocessing, images, batchSize, token: token, temperature: policy.Temperature);
+        var predictions = ModelEvaluator.Predict(classifier, manifest.Preprocessing, images, batchSize, token: token, temperature: policy.Temperature,
+            flipAverage: flipAverage);
+        if (flipAverage) title += ", flip-averaged";
         double? threshold = policy.OperatingPoint?.Threshold;
         var report = EvaluationReport.From(predictions, targetSpecificity, threshold);
         var bySource = SourceReport.BySource(images, predictions, targetSpecificity, threshold);

@@ -19,6 +19,22 @@ public sealed record ReferralPolicy(double Temperature, OperatingPoint? Operatin
     public GradeProbabilities Probabilities(IReadOnlyList<float> logits) =>
         GradeProbabilities.FromLogits(Temperature == 1.0 ? logits : logits.Select(l => (float)(l / Temperature)).ToArray());
 
+    /// <summary>
+    /// Several views of one photograph (e.g. it and its mirror image): their softmax probabilities averaged, then
+    /// temperature-scaled as softmax(log p / T). For one view this equals softmax(logits / T).
+    /// </summary>
+    public GradeProbabilities Probabilities(IReadOnlyList<float[]> viewLogits)
+    {
+        if (viewLogits.Count == 1) return Probabilities(viewLogits[0]);
+        var mean = new float[viewLogits[0].Length];
+        foreach (var logits in viewLogits)
+        {
+            var p = GradeProbabilities.FromLogits(logits).Values;
+            for (int i = 0; i < mean.Length; i++) mean[i] += p[i] / viewLogits.Count;
+        }
+        return new GradeProbabilities(Temperature == 1.0 ? mean : TemperatureScaling.Apply(mean, Temperature));
+    }
+
     public ReferableDecision Decide(GradeProbabilities p) => OperatingPoint is { } op
         ? new ReferableDecision(op.Refers(p.Referable), p.Referable, op.Rule(p.Referable), op.Threshold)
         : ReferableDecision.FromGrade(p.MostLikely, p);

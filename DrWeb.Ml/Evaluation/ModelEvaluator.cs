@@ -29,13 +29,15 @@ public static class ModelEvaluator
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var x = tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize]).to(device);
-            var probabilities = functional.softmax(model.call(x) / temperature, 1);
+            // As the grader does: the views' probabilities averaged at T = 1, then temperature-scaled.
+            var probabilities = functional.softmax(model.call(x), 1);
             if (flipAverage)
-                probabilities = (probabilities + functional.softmax(model.call(x.flip(3)) / temperature, 1)) / 2;
+                probabilities = (probabilities + functional.softmax(model.call(x.flip(3)), 1)) / 2;
             probabilities = probabilities.cpu();
             for (int k = 0; k < batch.Count; k++)
             {
                 float[] p = probabilities[k].data<float>().ToArray();
+                if (temperature != 1.0) p = Calibration.TemperatureScaling.Apply(p, temperature);
                 var image = images[batch.ImageIndices[k]];
                 results.Add(new EvaluatedImage(image.Id, image.Grade, Array.IndexOf(p, p.Max()), p));
             }

@@ -26,9 +26,12 @@ public sealed class Grader : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Device _device;
 
-    public Grader(FundusClassifier model, Preprocessing preprocessing, CamMethod? cam = null, Device? device = null, ReferralPolicy? referral = null)
+    /// <param name="flipAverage">Average each view with its mirror image (the model's <c>TestTimeFlip</c>).</param>
+    public Grader(FundusClassifier model, Preprocessing preprocessing, CamMethod? cam = null, Device? device = null, ReferralPolicy? referral = null,
+        bool flipAverage = false)
     {
         Model = model;
+        FlipAverage = flipAverage;
         _referral = referral ?? ReferralPolicy.ArgmaxGrade;
         Preprocessing = preprocessing;
         Cam = cam ?? new GradCam();
@@ -40,6 +43,9 @@ public sealed class Grader : IDisposable
     private volatile ReferralPolicy _referral;
 
     public FundusClassifier Model { get; }
+
+    /// <summary>Whether gradings average the view with its mirror image.</summary>
+    public bool FlipAverage { get; }
 
     /// <summary>Temperature and operating point; replaced atomically when an admin moves the operating point.</summary>
     public ReferralPolicy Referral
@@ -66,21 +72,32 @@ public sealed class Grader : IDisposable
         {
             using var scope = NewDisposeScope();
             Tensor input = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
-            float[] logits;
+            var referral = Referral;
             CamResult? cam = null;
-            if (explain)
+            GradeProbabilities probabilities;
+            if (FlipAverage)
+            {
+                // Both views' logits first, so that the heatmap explains the grade the averaged probabilities give.
+                float[][] views;
+                using (no_grad())
+                {
+                    var both = Model.call(cat([input, input.flip(3)], 0)).cpu();
+                    views = [both[0].data<float>().ToArray(), both[1].data<float>().ToArray()];
+                }
+                probabilities = referral.Probabilities(views);
+                if (explain) cam = Cam.Compute(Model, input, camLayer, [probabilities.MostLikely])[0];
+            }
+            else if (explain)
             {
                 // The CAM pass computes the logits on the way, so explaining costs no second forward.
                 cam = Cam.Compute(Model, input, camLayer)[0];
-                logits = cam.Logits;
+                probabilities = referral.Probabilities(cam.Logits);
             }
             else
             {
                 using var _ = no_grad();
-                logits = Model.call(input).cpu().data<float>().ToArray();
+                probabilities = referral.Probabilities(Model.call(input).cpu().data<float>().ToArray());
             }
-            var referral = Referral;
-            var probabilities = referral.Probabilities(logits);
             int grade = probabilities.MostLikely;
             return new GradingResult(probabilities, grade, DrGrade.Name(grade), referral.Decide(probabilities), cam);
         }
@@ -114,7 +131,11 @@ public sealed class Grader : IDisposable
             Tensor one = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
             Tensor input = one.expand(classes.Count, -1, -1, -1).contiguous();
             var cams = Cam.Compute(Model, input, camLayer, classes.ToArray());
-            return (Referral.Probabilities(cams[0].Logits), cams);
+            if (!FlipAverage) return (Referral.Probabilities(cams[0].Logits), cams);
+            float[] mirrored;
+            using (no_grad())
+                mirrored = Model.call(one.flip(3)).cpu().data<float>().ToArray();
+            return (Referral.Probabilities([cams[0].Logits, mirrored]), cams);
         }
         finally
         {

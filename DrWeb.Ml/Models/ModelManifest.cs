@@ -63,6 +63,12 @@ public sealed record ModelManifest
     public IReadOnlyList<string> TestIds { get; init; } = [];
     public EvaluationReport? Test { get; init; }
     public IReadOnlyList<SourceReport> TestBySource { get; init; } = [];
+    /// <summary>
+    /// Test-time augmentation: every grading averages the probabilities of the view and its mirror image (at T = 1,
+    /// before temperature scaling). The temperature and the operating point were fitted on predictions made the same way.
+    /// </summary>
+    public bool TestTimeFlip { get; init; }
+
     /// <summary>Temperature scaling fitted on the validation images, with NLL and reliability before and after.</summary>
     public Calibration.CalibrationReport? Calibration { get; init; }
 

@@ -23,8 +23,12 @@ internal static class CalibrateCommand
             DefaultValueFactory = _ => "sensitivity:0.87",
         };
         var data = new Option<DirectoryInfo[]>("--data") { Description = "The training data folders; with them the held-out test split is measured again." };
+        var flip = new Option<bool>("--tta-flip")
+        {
+            Description = "Make the model average each view with its mirror image: its validation images (from --data) are predicted again that way, and the temperature and threshold fitted on them.",
+        };
         var threads = DrWebCommandLine.ThreadsOption();
-        var command = new Command("calibrate", "Fit temperature scaling and choose the referral threshold of a trained model.") { model, target, data, threads };
+        var command = new Command("calibrate", "Fit temperature scaling and choose the referral threshold of a trained model.") { model, target, data, flip, threads };
         command.SetAction((parse, token) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -34,16 +38,31 @@ internal static class CalibrateCommand
                 string folder = parse.GetValue(model)!.FullName;
                 var manifest = ModelDirectory.ReadManifest(folder);
                 var (kind, value) = ModelCalibrator.ParseTarget(parse.GetValue(target)!);
-                var validation = ModelEvaluator.ReadPredictions(Path.Combine(folder, "validation", "predictions.csv"));
                 var folders = parse.GetValue(data) ?? [];
                 var images = folders.SelectMany(f => DatasetReader.Read(f.FullName).Images).ToList();
                 var validationIds = manifest.ValidationIds.ToHashSet(StringComparer.Ordinal);
+                if (parse.GetValue(flip))
+                {
+                    var validationImages = images.Where(i => validationIds.Contains(i.Id)).ToList();
+                    if (validationImages.Count != validationIds.Count)
+                        throw new ArgumentException($"--tta-flip predicts the {validationIds.Count} validation images again; {validationImages.Count} of them are in the --data folders. Name the folders the model was trained on.");
+                    TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), null));
+                    var (classifier, _) = ModelDirectory.Load(folder);
+                    using (classifier)
+                    {
+                        var flipped = ModelEvaluator.Predict(classifier, manifest.Preprocessing, validationImages, token: token, flipAverage: true);
+                        ModelEvaluator.Write(Path.Combine(folder, "validation"), EvaluationReport.From(flipped), flipped);
+                    }
+                    manifest = manifest with { TestTimeFlip = true };
+                    output.WriteLine($"validation images predicted again with flip averaging ({validationImages.Count})");
+                }
+                var validation = ModelEvaluator.ReadPredictions(Path.Combine(folder, "validation", "predictions.csv"));
                 manifest = ModelCalibrator.Calibrate(manifest, validation, kind, value, "calibrate (command line)",
                     images.Count > 0 ? images.Where(i => validationIds.Contains(i.Id)).ToList() : null);
                 PrintCalibration(output, manifest);
                 if (images.Count > 0 && manifest.TestIds.Count > 0)
                 {
-                    TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), null));
+                    if (!TorchRuntime.IsInitialized) TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(parse.GetValue(threads), null));
                     manifest = MeasureTest(folder, manifest, images, output, token);
                 }
                 ModelDirectory.SaveManifest(folder, manifest);
@@ -92,7 +111,7 @@ internal static class CalibrateCommand
         var (classifier, _) = ModelDirectory.Load(folder);
         using var _ = classifier;
         var predictions = ModelEvaluator.Predict(classifier, manifest.Preprocessing, test, token: token,
-            temperature: manifest.Calibration?.Temperature ?? 1.0);
+            temperature: manifest.Calibration?.Temperature ?? 1.0, flipAverage: manifest.TestTimeFlip);
         double? threshold = manifest.OperatingPoint?.Threshold;
         var report = EvaluationReport.From(predictions, threshold: threshold);
         var bySource = SourceReport.BySource(test, predictions, threshold: threshold);

@@ -22,7 +22,7 @@ internal static class EvaluateCommand
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
         var specificity = new Option<double>("--target-specificity") { Description = "Report sensitivity at this specificity.", DefaultValueFactory = _ => OperatingPoint.PaperSpecificity };
         var resamples = new Option<int>("--bootstrap") { Description = "Bootstrap resamples (by patient) for the 95% intervals; 0 = none.", DefaultValueFactory = _ => 1000 };
-        var flip = new Option<bool>("--tta-flip") { Description = "Measure test-time augmentation: average each view with its mirror image." };
+        var flip = new Option<bool>("--tta-flip") { Description = "Average each view with its mirror image even if the model does not (it does when its manifest says TestTimeFlip)." };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Drop dataset rows with problems instead of stopping." };
         var threads = DrWebCommandLine.ThreadsOption();
         var command = new Command("evaluate", "Evaluate a model on labelled datasets, at its own temperature and referral threshold.")
@@ -46,7 +46,7 @@ internal static class EvaluateCommand
                 if (wanted is { Count: 0 }) throw new ArgumentException($"The model records no {which} images.");
                 var policy = ReferralPolicy.From(manifest);
                 output.WriteLine($"{manifest.Architecture} ({manifest.Head} head){(manifest.Label is null ? "" : $" [{manifest.Label}]")}; " +
-                                 $"temperature {policy.Temperature:0.###}; referral: " +
+                                 $"temperature {policy.Temperature:0.###}{(manifest.TestTimeFlip ? "; flip-averaged" : "")}; referral: " +
                                  (policy.OperatingPoint is { } op ? $"P(referable) >= {op.Threshold:0.000}, {op.Basis}" : "most likely grade >= 2 (no operating point recorded)"));
                 int found = 0;
                 foreach (var folder in folders)
@@ -60,7 +60,7 @@ internal static class EvaluateCommand
                         ? (folders.Length == 1 ? o : Path.Combine(o, name))
                         : Path.Combine(modelFolder, "evaluation-" + name);
                     Evaluate(output, classifier, manifest, policy, images, target, $"{name} ({which})", parse.GetValue(batch),
-                        parse.GetValue(specificity), parse.GetValue(resamples), parse.GetValue(flip), token);
+                        parse.GetValue(specificity), parse.GetValue(resamples), parse.GetValue(flip) || manifest.TestTimeFlip, token);
                 }
                 if (wanted is not null && found != wanted.Count)
                     output.WriteLine($"note: the model's {which} split has {wanted.Count} images; {found} of them are in the folders given.");

@@ -77,14 +77,14 @@ internal static class PredictCommand
         if (overlayOptions.ImageWeight is < 0 or > 1)
             throw new ArgumentException("--image-weight must be between 0 and 1.");
         TorchRuntime.Initialize(torchOptions);
-        var (model, preprocessing, referral, description) = ModelLoading.Load(modelDir?.FullName, weights?.FullName, arch, head);
+        var (model, preprocessing, referral, flipAverage, description) = ModelLoading.Load(modelDir?.FullName, weights?.FullName, arch, head);
         if (camLayer is not null && !model.CamLayers.Contains(camLayer))
         {
             string message = $"--cam-layer '{camLayer}' is not a layer of {model.Architecture}. Try {model.DefaultCamLayer}.";
             model.Dispose();
             throw new ArgumentException(message);
         }
-        using var grader = new Grader(model, preprocessing, referral: referral);
+        using var grader = new Grader(model, preprocessing, referral: referral, flipAverage: flipAverage);
         output.WriteLine($"model: {description}; {TorchRuntime.Describe()}");
 
         var decoder = new ImageDecoder();

@@ -85,7 +85,7 @@ public sealed class ActiveModel(ModelEngine engine, ILogger<ActiveModel> logger)
         var (model, manifest) = ModelDirectory.Load(folder);
         var referral = ReferralPolicy.From(manifest);
         if (operatingPoint is not null) referral = referral with { OperatingPoint = operatingPoint };
-        return new LoadedModel(new Grader(model, manifest.Preprocessing, referral: referral), version);
+        return new LoadedModel(new Grader(model, manifest.Preprocessing, referral: referral, flipAverage: manifest.TestTimeFlip), version);
     }
 
     private void Swap(LoadedModel loaded)

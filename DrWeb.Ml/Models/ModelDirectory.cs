@@ -15,9 +15,16 @@ public static class ModelDirectory
     /// parameters and BatchNorm buffers) and the manifest's <see cref="ModelManifest.BaseWeights"/> says where the rest
     /// comes from; that is how a ResNet18 model fits in a few MB beside its bundled backbone.
     /// </summary>
+    /// <summary>Suffix of the per-output-channel scale stored beside an int8 weight.</summary>
+    public const string Int8ScaleSuffix = ".int8_scale";
+
     /// <param name="halfPrecision">Store floating-point tensors as fp16 (half the file; loaded back as fp32). Only with <paramref name="trainedOnly"/>.</param>
-    public static void Save(string directory, FundusClassifier model, ModelManifest manifest, bool trainedOnly = false, bool halfPrecision = false)
+    /// <param name="int8Weights">Also store every weight of two or more dimensions as int8 with one fp16 scale per output
+    /// channel (symmetric, max-abs), a quarter of fp32; the rest as fp16. Only with <paramref name="trainedOnly"/>.</param>
+    public static void Save(string directory, FundusClassifier model, ModelManifest manifest, bool trainedOnly = false, bool halfPrecision = false,
+        bool int8Weights = false)
     {
+        halfPrecision |= int8Weights;
         if (halfPrecision && !trainedOnly)
             throw new ArgumentException("fp16 storage is for models that store only their trained layers.");
         if (trainedOnly && manifest.BaseWeights is null)
@@ -32,13 +39,53 @@ public static class ModelDirectory
         string temp = weights + ".tmp";
         using (var scope = NewDisposeScope())
         {
+            if (int8Weights)
+                stored = Quantize(stored);
             if (halfPrecision)
                 stored = stored.ToDictionary(kv => kv.Key, kv => kv.Value.dtype == ScalarType.Float32 ? kv.Value.to(ScalarType.Float16) : kv.Value);
             Safetensors.SaveStateDict(temp, stored);
         }
         File.Move(temp, weights, overwrite: true);
-        var final = manifest with { WeightsContent = trainedOnly ? "trained-only" : "full", WeightsPrecision = halfPrecision ? "fp16" : "fp32" };
+        var final = manifest with
+        {
+            WeightsContent = trainedOnly ? "trained-only" : "full", WeightsPrecision = int8Weights ? "int8" : halfPrecision ? "fp16" : "fp32",
+        };
         File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), JsonSerializer.Serialize(final, ModelManifest.Json));
+    }
+
+    private static Dictionary<string, Tensor> Quantize(Dictionary<string, Tensor> state)
+    {
+        var result = new Dictionary<string, Tensor>();
+        foreach (var (key, value) in state)
+        {
+            if (value.dtype != ScalarType.Float32 || value.dim() < 2)
+            {
+                result[key] = value;
+                continue;
+            }
+            var flat = value.reshape(value.shape[0], -1);
+            var scale = flat.abs().amax([1]).clamp_min(1e-12) / 127;
+            result[key] = (flat / scale.unsqueeze(1)).round().clamp(-127, 127).to(ScalarType.Int8).reshape(value.shape);
+            result[key + Int8ScaleSuffix] = scale;
+        }
+        return result;
+    }
+
+    private static void Dequantize(Dictionary<string, Tensor> state)
+    {
+        foreach (var scaleKey in state.Keys.Where(k => k.EndsWith(Int8ScaleSuffix, StringComparison.Ordinal)).ToList())
+        {
+            string key = scaleKey[..^Int8ScaleSuffix.Length];
+            var q = state[key];
+            var shape = new long[q.dim()];
+            Array.Fill(shape, 1L);
+            shape[0] = q.shape[0];
+            var weight = q.to(ScalarType.Float32) * state[scaleKey].to(ScalarType.Float32).reshape(shape);
+            q.Dispose();
+            state[scaleKey].Dispose();
+            state.Remove(scaleKey);
+            state[key] = weight;
+        }
     }
 
     /// <summary>Rewrites only <c>model.json</c> (atomically), e.g. after calibration or a new operating point.</summary>
@@ -86,6 +133,7 @@ public static class ModelDirectory
             var state = CheckpointImporter.ReadStateDict(weights, out _);
             try
             {
+                if (manifest.WeightsPrecision == "int8") Dequantize(state);
                 var expected = model.state_dict();
                 var wrong = state.Keys.Where(k => !expected.ContainsKey(k) || !expected[k].shape.SequenceEqual(state[k].shape)).ToList();
                 if (wrong.Count > 0)

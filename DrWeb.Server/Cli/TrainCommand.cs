@@ -63,13 +63,14 @@ internal static class TrainCommand
         var recipe = new Option<string>("--recipe") { Description = "Colour normalisation: none, graham or clahe (recorded in model.json, applied at inference).", DefaultValueFactory = _ => "none" };
         var trainedOnly = new Option<bool>("--trained-only") { Description = "Store only the trained layers (resnet18: the rest is the bundled backbone)." };
         var fp16 = new Option<bool>("--fp16") { Description = "With --trained-only: store the trained tensors in fp16 (half the file)." };
+        var int8 = new Option<bool>("--int8") { Description = "With --trained-only: store weights as int8 with a scale per output channel, the rest in fp16 (a quarter of the file)." };
         var threads = DrWebCommandLine.ThreadsOption();
 
         var command = new Command("train", "Fine-tune a model on a labelled fundus dataset.")
         {
             data, outDir, arch, weights, head, trainable, epochs, batch, accumulate, lr, beta1, beta2, eps, schedule, sampler,
             samplerWeights, noAugment, cacheFeatures, valFraction, seed, patience, stopMetric, maxBatches, resume, skipBad, label,
-            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint, fp16,
+            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint, fp16, int8,
         };
         command.SetAction((parse, token) =>
         {
@@ -113,7 +114,7 @@ internal static class TrainCommand
                     parse.GetValue(weights)?.FullName, Pick(head, chosen.Head), options, parse.GetValue(resume), parse.GetValue(skipBad),
                     parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token,
                     Given(crop) || chosen.CropFundus, Given(recipe) ? ColourRecipes.Parse(parse.GetValue(recipe)!) : chosen.Recipe,
-                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!), parse.GetValue(fp16)));
+                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!), parse.GetValue(fp16), parse.GetValue(int8)));
             }
             catch (DatasetException e)
             {
@@ -138,7 +139,7 @@ internal static class TrainCommand
     private static int Run(IReadOnlyList<string> dataFolders, string outFolder, string arch, string? weights, string head, TrainingOptions options,
         bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token,
         bool cropFundus, ColourRecipe recipe, double testFraction, int nearDuplicateBits, string presetName,
-        (OperatingTarget Kind, double Value) operatingPoint, bool halfPrecision)
+        (OperatingTarget Kind, double Value) operatingPoint, bool halfPrecision, bool int8Weights)
     {
         TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(threads, null));
         var parts = new List<Dataset>();
@@ -156,8 +157,8 @@ internal static class TrainCommand
         output.WriteLine($"preset {presetName}; {test.Count} images of {test.Select(i => i.PatientId).Distinct().Count()} patients held out for final figures; " +
                          TorchRuntime.Describe());
 
-        if (halfPrecision && !trainedOnly)
-            throw new ArgumentException("--fp16 needs --trained-only.");
+        if ((halfPrecision || int8Weights) && !trainedOnly)
+            throw new ArgumentException("--fp16 and --int8 need --trained-only.");
         if (trainedOnly && (arch != "resnet18" || weights is not null))
             throw new ArgumentException("--trained-only needs a bundled backbone (resnet18 without --weights).");
         var (model, baseWeights, description) = ModelFactory.CreateForFineTuning(arch, Heads.Parse(head), weights);
@@ -207,7 +208,7 @@ internal static class TrainCommand
         EvaluateCommand.PrintReport(output, manifest.Validation!, "validation split, at the operating point");
         foreach (var source in manifest.ValidationBySource)
             EvaluateCommand.PrintSummary(output, source.Report, $"validation, {source.Source}");
-        ModelDirectory.Save(outFolder, model, manifest with { TestIds = test.Select(i => i.Id).ToList() }, trainedOnly, halfPrecision);
+        ModelDirectory.Save(outFolder, model, manifest with { TestIds = test.Select(i => i.Id).ToList() }, trainedOnly, halfPrecision, int8Weights);
         manifest = ModelDirectory.ReadManifest(outFolder);
         if (test.Count > 0)
             manifest = CalibrateCommand.MeasureTest(outFolder, manifest, test, output, token);

@@ -103,14 +103,15 @@ public static class NearDuplicates
                 if (hashes[i].DistanceTo(hashes[j]) <= maxDistance)
                     parent[Find(i)] = Find(j);
         }
-        var groups = Enumerable.Range(0, images.Count).GroupBy(Find).Where(g => g.Count() > 1)
+        var members = Enumerable.Range(0, images.Count).GroupBy(Find).Where(g => g.Count() > 1).Select(g => g.ToList()).ToList();
+        var groups = members
             .Select(g => (IReadOnlyList<string>)g.Select(i => images[i].Id).Order(StringComparer.Ordinal).ToList())
             .OrderBy(g => g[0], StringComparer.Ordinal).ToList();
 
         // Patients joined by a duplicate become one: every image of every patient in a group takes one id.
         var patientParent = images.Select(i => i.PatientId).Distinct(StringComparer.Ordinal).ToDictionary(p => p, p => p, StringComparer.Ordinal);
         string FindPatient(string p) { while (patientParent[p] != p) p = patientParent[p] = patientParent[patientParent[p]]; return p; }
-        foreach (var group in Enumerable.Range(0, images.Count).GroupBy(Find).Where(g => g.Count() > 1))
+        foreach (var group in members)
         {
             var patients = group.Select(i => FindPatient(images[i].PatientId)).Distinct().Order(StringComparer.Ordinal).ToList();
             foreach (var p in patients.Skip(1)) patientParent[p] = patients[0];

@@ -80,7 +80,9 @@ public static class ModelDirectory
             var shape = new long[q.dim()];
             Array.Fill(shape, 1L);
             shape[0] = q.shape[0];
-            var weight = q.to(ScalarType.Float32) * state[scaleKey].to(ScalarType.Float32).reshape(shape);
+            Tensor weight;
+            using (NewDisposeScope())
+                weight = (q.to(ScalarType.Float32) * state[scaleKey].to(ScalarType.Float32).reshape(shape)).MoveToOuterDisposeScope();
             q.Dispose();
             state[scaleKey].Dispose();
             state.Remove(scaleKey);

@@ -9,6 +9,12 @@ namespace DrWeb.Ml.Data;
 /// <summary>A batch ready for the model: [Count, 3, S, S] values in managed memory, and the grades.</summary>
 public sealed record Batch(float[] Pixels, int[] Grades, int[] ImageIndices, int Count, int InputSize);
 
+/// <summary>
+/// Which random augmentation an item gets: <see cref="FundusAugmentation.Apply"/>'s (seed, epoch, index). By default
+/// (run seed, epoch, position in the epoch); a view cache instead names a stored view of the image.
+/// </summary>
+public readonly record struct AugmentationDraw(int Seed, int Epoch, int Index);
+
 public sealed record LoaderOptions
 {
     /// <summary>Threads that decode and augment. The trainer's torch threads run alongside them.</summary>
@@ -26,11 +32,20 @@ public sealed record LoaderOptions
 public static class BatchLoader
 {
     /// <param name="order">Indices into <paramref name="images"/>, in epoch order (may repeat, for weighted sampling).</param>
+    /// <param name="drawAt">The augmentation draw for a position in <paramref name="order"/>, or null when that item's
+    /// pixels are not needed (its row stays zero); by default (seed, epoch, position).</param>
     public static IEnumerable<Batch> Batches(IReadOnlyList<LabelledImage> images, IReadOnlyList<int> order, int batchSize,
         Preprocessing prep, AugmentationOptions augmentation, int seed, int epoch, LoaderOptions? options = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, Func<int, AugmentationDraw?>? drawAt = null)
     {
-        options ??= new LoaderOptions();
+        drawAt ??= position => new AugmentationDraw(seed, epoch, position);
+        return Produce(images, order, batchSize, prep, augmentation, drawAt, options ?? new LoaderOptions(), cancellationToken);
+    }
+
+    private static IEnumerable<Batch> Produce(IReadOnlyList<LabelledImage> images, IReadOnlyList<int> order, int batchSize,
+        Preprocessing prep, AugmentationOptions augmentation, Func<int, AugmentationDraw?> drawAt, LoaderOptions options,
+        CancellationToken cancellationToken)
+    {
         using var queue = new BlockingCollection<Batch>(Math.Max(1, options.Prefetch));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Exception? failure = null;
@@ -42,7 +57,7 @@ public static class BatchLoader
                 {
                     stop.Token.ThrowIfCancellationRequested();
                     queue.Add(Prepare(images, order, start, Math.Min(batchSize, order.Count - start), prep, augmentation,
-                        seed, epoch, options.Workers, stop.Token), stop.Token);
+                        drawAt, options.Workers, stop.Token), stop.Token);
                 }
             }
             catch (OperationCanceledException) { }
@@ -64,7 +79,7 @@ public static class BatchLoader
     }
 
     private static Batch Prepare(IReadOnlyList<LabelledImage> images, IReadOnlyList<int> order, int start, int count,
-        Preprocessing prep, AugmentationOptions augmentation, int seed, int epoch, int workers, CancellationToken token)
+        Preprocessing prep, AugmentationOptions augmentation, Func<int, AugmentationDraw?> drawAt, int workers, CancellationToken token)
     {
         int size = prep.InputSize, stride = 3 * size * size;
         var pixels = new float[count * stride];
@@ -75,9 +90,10 @@ public static class BatchLoader
             var item = images[order[start + k]];
             grades[k] = item.Grade;
             indices[k] = order[start + k];
+            if (drawAt(start + k) is not { } draw) return;
             using var decoded = LoadImage(item);
             using var view = ModelInput.View(decoded, prep);
-            using var augmented = FundusAugmentation.Apply(view ?? decoded, augmentation, seed, epoch, start + k);
+            using var augmented = FundusAugmentation.Apply(view ?? decoded, augmentation, draw.Seed, draw.Epoch, draw.Index);
             ModelInput.Fill(augmented, prep, pixels.AsSpan(k * stride, stride));
         });
         return new Batch(pixels, grades, indices, count, size);

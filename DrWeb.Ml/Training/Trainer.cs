@@ -26,13 +26,24 @@ public sealed record TrainingResult(
 /// <summary>
 /// Fine-tunes a <see cref="FundusClassifier"/> with Adam and cross-entropy, evaluating on a patient-level split
 /// after every epoch and writing a resumable checkpoint. The frozen part of the network runs without an autograd
-/// graph; its output on validation images (and, without augmentation, on training images) is computed once.
+/// graph; its output on validation images (and, without augmentation, on training images) is computed once. With
+/// <see cref="TrainingOptions.ViewsPerImage"/>, augmented views of the prefix's output come from a
+/// <see cref="FrozenViewCache"/> on disk.
 /// </summary>
-public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing, TrainingOptions options)
+/// <summary>Where a <see cref="FrozenViewCache"/> lives on this machine, and how large it may grow.</summary>
+public sealed record ViewCacheSettings(string Directory, long MaxBytes)
+{
+    public const long DefaultMaxBytes = 16L << 30;
+}
+
+public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing, TrainingOptions options, ViewCacheSettings? viewCache = null)
 {
     public FundusClassifier Model { get; } = model;
     public Preprocessing Preprocessing { get; } = preprocessing;
     public TrainingOptions Options { get; } = options;
+
+    /// <summary>The view cache of the last <see cref="Run"/>, for its counters; null when none was used.</summary>
+    public FrozenViewCache? Views { get; private set; }
 
     /// <param name="checkpointPath">Written after every epoch; if it exists and <paramref name="resume"/> is set, the run continues from it.</param>
     public TrainingResult Run(IReadOnlyList<LabelledImage> images, string checkpointPath, bool resume = false,
@@ -44,8 +55,9 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
         Model.to(device);
         Model.ApplyTrainablePolicy(TrainablePolicy.Parse(Options.Trainable, Model));
         string? boundary = Model.FrozenPrefixEnd();
+        Views = OpenViewCache(boundary, device);
 
-        var split = PatientSplit.Split(images, Options.ValidationFraction, Options.Seed);
+        var split = PatientSplit.Split(images, Options.ValidationFraction, Options.EffectiveSplitSeed);
         if (split.Train.Count == 0 || split.Validation.Count == 0)
             throw new ArgumentException($"{images.Count} image(s) are too few to split into training and validation by patient.");
         var trainGrades = split.Train.Select(i => i.Grade).ToArray();
@@ -83,6 +95,11 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             {
                 progress?.Report(new PhaseChanged("computing the frozen trunk's features once"));
                 FillCache(split.Train, boundary!, trainCache, device, cancellationToken);
+            }
+            if (validationCache is not null && Views is not null)
+            {
+                progress?.Report(new PhaseChanged("reading or computing the frozen trunk's features for validation"));
+                FillCache(split.Validation, boundary!, validationCache, device, cancellationToken);
             }
             for (int epoch = firstEpoch; epoch <= Options.Epochs; epoch++)
             {
@@ -151,7 +168,15 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             ? Model.TrainableParameters().Where(p => p.dim() > 1).ToList()
             : [];
         bool fromCache = cache is not null;
-        var batches = Batches(train, order, fromCache, Options.Augmentation, epoch, token);
+        var views = Views;
+        var viewOf = views is null ? null : order.Select((_, position) => Seeds.Mix(Options.Seed, epoch, position, 0x71E3) % Options.ViewsPerImage).ToArray();
+        var entries = views is null ? null : order.Select((image, position) => FrozenViewCache.EntryName(ImageKey(train[image]), viewOf![position])).ToArray();
+        var batches = views is null
+            ? Batches(train, order, fromCache, Options.Augmentation, epoch, token)
+            : BatchLoader.Batches(train, order, Options.BatchSize, Preprocessing, Options.Augmentation, Options.Seed, epoch, Options.Loader, token,
+                position => views.Contains(entries![position])
+                    ? null
+                    : FrozenViewCache.Draw(ImageKey(train[order[position]]), viewOf![position], Options.ViewSeed));
 
         double lossSum = 0;
         int seen = 0, step = 0;
@@ -164,7 +189,9 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             var targets = tensor(batch.Grades.Select(g => (long)g).ToArray(), device: device);
             Tensor logits = boundary is null
                 ? Model.call(Input(batch, device))
-                : partition!.Value.Suffix(FrozenFeatures(batch, partition.Value.Prefix, cache, fromCache, device));
+                : partition!.Value.Suffix(views is not null
+                    ? CachedViews(batch, entries.AsSpan(step * Options.BatchSize, batch.Count), partition.Value.Prefix, views, device)
+                    : FrozenFeatures(batch, partition.Value.Prefix, cache, fromCache, device));
             var loss = functional.cross_entropy(logits, targets, label_smoothing: Options.LabelSmoothing);
             (loss / Options.AccumulationSteps).backward();
             step++;
@@ -226,17 +253,91 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
             ? order.Chunk(Options.BatchSize).Select(ix => new Batch([], ix.Select(i => images[i].Grade).ToArray(), ix, ix.Length, Preprocessing.InputSize))
             : BatchLoader.Batches(images, order, Options.BatchSize, Preprocessing, augmentation, Options.Seed, epoch, Options.Loader, token);
 
-    /// <summary>Computes the frozen prefix's output for every image once, without augmentation.</summary>
+    /// <summary>
+    /// Computes the frozen prefix's output for every image once, without augmentation: from the view cache's plain
+    /// views where it has them, and stored there (fp16-rounded, as they are then used) where it does not.
+    /// </summary>
     private void FillCache(IReadOnlyList<LabelledImage> images, string boundary, Dictionary<int, Tensor> cache, Device device, CancellationToken token)
     {
         Model.SetTrainingMode(false);
         var prefix = Model.Partition(boundary).Prefix;
+        var views = Views;
+        if (views is not null)
+            for (int i = 0; i < images.Count; i++)
+                if (!cache.ContainsKey(i) && views.TryRead(FrozenViewCache.EntryName(ImageKey(images[i]), null)) is { } stored)
+                    cache[i] = stored.DetachFromDisposeScope();
         var order = Enumerable.Range(0, images.Count).Where(i => !cache.ContainsKey(i)).ToArray();
         foreach (var batch in BatchLoader.Batches(images, order, Options.BatchSize, Preprocessing, AugmentationOptions.None, Options.Seed, 0, Options.Loader, token))
         {
             using var scope = NewDisposeScope();
-            FrozenFeatures(batch, prefix, cache, fromCache: false, device);
+            if (views is null)
+            {
+                FrozenFeatures(batch, prefix, cache, fromCache: false, device);
+                continue;
+            }
+            Tensor features;
+            using (no_grad())
+                features = prefix(Input(batch, device)).detach();
+            for (int k = 0; k < batch.Count; k++)
+                cache[batch.ImageIndices[k]] = views.Store(FrozenViewCache.EntryName(ImageKey(images[batch.ImageIndices[k]]), null), features[k])
+                    .DetachFromDisposeScope();
         }
+    }
+
+    /// <summary>
+    /// A training batch's prefix output from cached views: stored ones are read, the others computed from the
+    /// loader's pixels (which it prepared only for them) and stored.
+    /// </summary>
+    private static Tensor CachedViews(Batch batch, ReadOnlySpan<string> entries, Func<Tensor, Tensor> prefix, FrozenViewCache views, Device device)
+    {
+        var rows = new Tensor[batch.Count];
+        var missing = new List<int>();
+        for (int k = 0; k < batch.Count; k++)
+        {
+            if (views.TryRead(entries[k]) is { } stored) rows[k] = stored;
+            else missing.Add(k);
+        }
+        if (missing.Count > 0)
+        {
+            Tensor computed;
+            using (no_grad())
+            {
+                var pixels = tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize])
+                    .index_select(0, tensor(missing.Select(k => (long)k).ToArray()));
+                computed = prefix(pixels.to(device)).detach();
+            }
+            for (int j = 0; j < missing.Count; j++)
+                rows[missing[j]] = views.Store(entries[missing[j]], computed[j]);
+        }
+        return stack(rows).to(device);
+    }
+
+    private readonly Dictionary<string, string> _imageKeys = new(StringComparer.Ordinal);
+
+    private string ImageKey(LabelledImage image)
+    {
+        lock (_imageKeys)
+        {
+            if (!_imageKeys.TryGetValue(image.Path, out var key))
+                _imageKeys[image.Path] = key = FrozenViewCache.ImageKey(image);
+            return key;
+        }
+    }
+
+    private FrozenViewCache? OpenViewCache(string? boundary, Device device)
+    {
+        if (Options.ViewsPerImage == 0) return null;
+        if (viewCache is null)
+            throw new ArgumentException("Cached views need a cache folder (train --view-cache <folder>).");
+        if (boundary is null)
+            throw new ArgumentException("Cached views need a frozen prefix; the trainable policy trains the first layer already.");
+        Model.SetTrainingMode(false);
+        long[] shape;
+        using (NewDisposeScope())
+        using (no_grad())
+            shape = Model.Partition(boundary).Prefix(zeros(1, 3, Preprocessing.InputSize, Preprocessing.InputSize, device: device)).shape[1..];
+        string key = FrozenViewCache.KeyFor(Model, boundary, Preprocessing, Options.Augmentation, Options.ViewSeed);
+        return new FrozenViewCache(viewCache.Directory, key, shape, viewCache.MaxBytes);
     }
 
     /// <summary>The frozen prefix's output for a batch: from the cache, or computed without a graph (and cached).</summary>

@@ -48,6 +48,16 @@ public sealed record TrainingOptions
     public int Seed { get; init; } = 42;
 
     /// <summary>
+    /// Seed of the patient split (validation and held-out test); null uses <see cref="Seed"/>. Members of an ensemble
+    /// train with different seeds on one split, so that its validation images are unseen by every member.
+    /// </summary>
+    public int? SplitSeed { get; init; }
+
+    /// <summary>The seed the patient split is drawn with.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int EffectiveSplitSeed => SplitSeed ?? Seed;
+
+    /// <summary>
     /// Start a fresh run from a head initialised from <see cref="Seed"/> (the usual transfer-learning start). Turn it
     /// off to continue training a head that is already trained.
     /// </summary>
@@ -66,6 +76,19 @@ public sealed record TrainingOptions
     /// augmentation, because augmented images differ every epoch.
     /// </summary>
     public bool CacheFrozenFeatures { get; init; }
+
+    /// <summary>
+    /// Augmented views kept per training image by a <see cref="FrozenViewCache"/> (0 = none: every draw is augmented
+    /// afresh and runs the whole network). With K views, each draw picks one of the image's K views, so later epochs
+    /// cost only the trained layers while still seeing different augmentations.
+    /// </summary>
+    public int ViewsPerImage { get; init; }
+
+    /// <summary>
+    /// Seed of the cached views' augmentations. Separate from <see cref="Seed"/>, so that runs that differ only in
+    /// their seed (ensemble members) share one cache.
+    /// </summary>
+    public int ViewSeed { get; init; } = 1;
 
     /// <summary>
     /// Images drawn per epoch by a sampler that draws with replacement (0 = as many as there are training images).
@@ -95,6 +118,8 @@ public sealed record TrainingOptions
         if (ValidationFraction is <= 0 or >= 1) problems.Add("validation fraction must be between 0 and 1");
         if (SamplerWeights.Length != 5 || SamplerWeights.Any(w => w < 0)) problems.Add("sampler weights need five non-negative numbers");
         if (CacheFrozenFeatures && Augmentation.Enabled) problems.Add("frozen features can only be cached with augmentation off");
+        if (ViewsPerImage < 0) problems.Add("views per image must not be negative");
+        if (ViewsPerImage > 0 && !Augmentation.Enabled) problems.Add("cached views need augmentation on (without it, cache the frozen features instead)");
         if (problems.Count > 0)
             throw new ArgumentException("Invalid training options: " + string.Join("; ", problems) + ".");
     }

@@ -53,6 +53,7 @@ internal static class TrainCommand
         var cacheFeatures = new Option<bool>("--cache-features") { Description = "Compute the frozen trunk once (needs --no-augment)." };
         var valFraction = new Option<double>("--val-fraction") { DefaultValueFactory = _ => 0.2 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
+        var splitSeed = new Option<int?>("--split-seed") { Description = "Seed of the patient split (default: --seed); ensemble members share one." };
         var patience = new Option<int>("--patience") { Description = "Early stopping after N epochs without improvement (0 = off).", DefaultValueFactory = _ => 0 };
         var stopMetric = new Option<string>("--stop-metric") { Description = "val-loss, kappa or auc.", DefaultValueFactory = _ => "val-loss" };
         var maxBatches = new Option<int>("--max-batches") { Description = "Batches per epoch at most (0 = all); for smoke tests.", DefaultValueFactory = _ => 0 };
@@ -64,13 +65,20 @@ internal static class TrainCommand
         var trainedOnly = new Option<bool>("--trained-only") { Description = "Store only the trained layers (resnet18: the rest is the bundled backbone)." };
         var fp16 = new Option<bool>("--fp16") { Description = "With --trained-only: store the trained tensors in fp16 (half the file)." };
         var int8 = new Option<bool>("--int8") { Description = "With --trained-only: store weights as int8 with a scale per output channel, the rest in fp16 (a quarter of the file)." };
+        var views = new Option<int>("--views")
+        {
+            Description = "Augmented views of the frozen trunk's output cached per training image (0 = none). Later epochs and runs on the same data then cost only the trained layers.",
+            DefaultValueFactory = _ => 0,
+        };
+        var viewCache = new Option<DirectoryInfo?>("--view-cache") { Description = $"Folder of the view cache (default {DefaultViewCacheFolder})." };
+        var viewCacheGb = new Option<double>("--view-cache-gb") { Description = "Size bound of the view cache folder, in GiB.", DefaultValueFactory = _ => ViewCacheSettings.DefaultMaxBytes / (double)(1L << 30) };
         var threads = DrWebCommandLine.ThreadsOption();
 
         var command = new Command("train", "Fine-tune a model on a labelled fundus dataset.")
         {
             data, outDir, arch, weights, head, trainable, epochs, batch, accumulate, lr, beta1, beta2, eps, schedule, sampler,
             samplerWeights, noAugment, cacheFeatures, valFraction, seed, patience, stopMetric, maxBatches, resume, skipBad, label,
-            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint, fp16, int8,
+            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint, fp16, int8, splitSeed, views, viewCache, viewCacheGb,
         };
         command.SetAction((parse, token) =>
         {
@@ -99,22 +107,25 @@ internal static class TrainCommand
                         : p.SamplerWeights,
                     Augmentation = parse.GetValue(noAugment) ? AugmentationOptions.None : p.Augmentation,
                     CacheFrozenFeatures = parse.GetValue(cacheFeatures), ValidationFraction = Pick(valFraction, p.ValidationFraction),
-                    Seed = Pick(seed, p.Seed), EarlyStoppingPatience = Pick(patience, p.EarlyStoppingPatience),
+                    Seed = Pick(seed, p.Seed), SplitSeed = parse.GetValue(splitSeed), EarlyStoppingPatience = Pick(patience, p.EarlyStoppingPatience),
                     StoppingMetric = !Given(stopMetric) ? p.StoppingMetric : parse.GetValue(stopMetric) switch
                     {
                         "kappa" => StoppingMetric.Kappa, "auc" => StoppingMetric.ReferableAuc, "val-loss" => StoppingMetric.ValidationLoss,
                         var m => throw new ArgumentException($"Unknown --stop-metric '{m}'. Use val-loss, kappa or auc."),
                     },
-                    Trainable = Pick(trainable, p.Trainable), MaxBatchesPerEpoch = parse.GetValue(maxBatches),
+                    Trainable = Pick(trainable, p.Trainable), ViewsPerImage = Pick(views, p.ViewsPerImage), MaxBatchesPerEpoch = parse.GetValue(maxBatches),
                 };
                 options.Validate();
+                double gb = parse.GetValue(viewCacheGb);
+                if (gb <= 0) throw new ArgumentException("--view-cache-gb must be positive.");
+                var cacheSettings = new ViewCacheSettings(parse.GetValue(viewCache)?.FullName ?? DefaultViewCacheFolder, (long)(gb * (1L << 30)));
                 double test = parse.GetValue(testFraction);
                 if (test is < 0 or >= 0.5) throw new ArgumentException("--test-fraction must be in [0, 0.5).");
                 return Task.FromResult(Run(parse.GetValue(data)!.Select(d => d.FullName).ToList(), parse.GetValue(outDir)!.FullName, parse.GetValue(arch)!,
                     parse.GetValue(weights)?.FullName, Pick(head, chosen.Head), options, parse.GetValue(resume), parse.GetValue(skipBad),
                     parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token,
                     Given(crop) || chosen.CropFundus, Given(recipe) ? ColourRecipes.Parse(parse.GetValue(recipe)!) : chosen.Recipe,
-                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!), parse.GetValue(fp16), parse.GetValue(int8)));
+                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!), parse.GetValue(fp16), parse.GetValue(int8), cacheSettings));
             }
             catch (DatasetException e)
             {
@@ -136,10 +147,15 @@ internal static class TrainCommand
         return command;
     }
 
+    /// <summary>Per-user cache folder, outside the repository and the model folders.</summary>
+    public static readonly string DefaultViewCacheFolder = Path.Combine(
+        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+        "drweb", "views");
+
     private static int Run(IReadOnlyList<string> dataFolders, string outFolder, string arch, string? weights, string head, TrainingOptions options,
         bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token,
         bool cropFundus, ColourRecipe recipe, double testFraction, int nearDuplicateBits, string presetName,
-        (OperatingTarget Kind, double Value) operatingPoint, bool halfPrecision, bool int8Weights)
+        (OperatingTarget Kind, double Value) operatingPoint, bool halfPrecision, bool int8Weights, ViewCacheSettings viewCache)
     {
         TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(threads, null));
         var parts = new List<Dataset>();
@@ -153,7 +169,7 @@ internal static class TrainCommand
         output.WriteLine($"{dataset.Images.Count} images, grades 0-4: {string.Join(" / ", dataset.GradeCounts)}; {dataset.NearDuplicates.Summary()}");
         foreach (var source in dataset.Images.GroupBy(i => i.Source).OrderBy(g => g.Key, StringComparer.Ordinal))
             output.WriteLine($"  {source.Key}: {source.Count()} images, {source.Count(i => i.Grade >= 2)} referable");
-        var (trainable, test) = testFraction > 0 ? PatientSplit.HoldOut(dataset.Images, testFraction, options.Seed) : (dataset.Images, []);
+        var (trainable, test) = testFraction > 0 ? PatientSplit.HoldOut(dataset.Images, testFraction, options.EffectiveSplitSeed) : (dataset.Images, []);
         output.WriteLine($"preset {presetName}; {test.Count} images of {test.Select(i => i.PatientId).Distinct().Count()} patients held out for final figures; " +
                          TorchRuntime.Describe());
 
@@ -167,7 +183,7 @@ internal static class TrainCommand
         using var _ = model;
         Directory.CreateDirectory(outFolder);
         var preprocessing = ModelFactory.PreprocessingFor(model, cropFundus, recipe);
-        var trainer = new Trainer(model, preprocessing, options);
+        var trainer = new Trainer(model, preprocessing, options, viewCache);
         TrainingResult result = null!;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -199,6 +215,7 @@ internal static class TrainCommand
                 result = trainer.Run(trainable, Path.Combine(outFolder, "checkpoint.bin"), resume, progress, token);
             });
 
+        if (trainer.Views is { } cache) output.WriteLine(cache.Describe());
         var manifest = ModelManifest.ForTrainedModel(model, preprocessing, options, dataset, result, baseWeights, label);
         ModelEvaluator.Write(Path.Combine(outFolder, "validation"), result.BestValidation, result.BestValidationImages);
         output.WriteLine($"best epoch {result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}, {result.Duration:hh\\:mm\\:ss} on {result.Device}");

@@ -29,6 +29,8 @@ public abstract class CamMethod
         long n = input.shape[0];
         if (targetClasses is not null && targetClasses.Length != n)
             throw new ArgumentException($"{targetClasses.Length} target classes for {n} images.");
+        if (model is EnsembleClassifier ensemble)
+            return ComputeForEnsemble(ensemble, input, layer, targetClasses);
 
         using var scope = NewDisposeScope();
         LayerSplit split;
@@ -76,6 +78,33 @@ public abstract class CamMethod
             }
             return results;
         }
+    }
+
+    /// <summary>
+    /// An ensemble's map: each member explains the class the ensemble predicts (or the one asked for), and the maps
+    /// are averaged, raw and normalised (the normalised average is normalised again, so it spans [0, 1] like any map).
+    /// The logits are the ensemble's; the channel weights are the members' one after another.
+    /// </summary>
+    private IReadOnlyList<CamResult> ComputeForEnsemble(EnsembleClassifier ensemble, Tensor input, string layer, int[]? targetClasses)
+    {
+        float[][] logits;
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            var all = ensemble.call(input).cpu();
+            logits = Enumerable.Range(0, (int)input.shape[0]).Select(i => all[i].data<float>().ToArray()).ToArray();
+        }
+        targetClasses ??= logits.Select(l => Array.IndexOf(l, l.Max())).ToArray();
+        var perMember = ensemble.Members.Select(m => Compute(m, input, layer, targetClasses)).ToList();
+        var results = new List<CamResult>(logits.Length);
+        for (int i = 0; i < logits.Length; i++)
+        {
+            var maps = perMember.Select(m => m[i]).ToList();
+            var raw = HeatMap.Average(maps.Select(m => m.Raw).ToList());
+            var map = HeatMap.Average(maps.Select(m => m.Map).ToList()).Normalised();
+            results.Add(new CamResult(layer, targetClasses[i], logits[i], maps.SelectMany(m => m.ChannelWeights).ToArray(), raw, map));
+        }
+        return results;
     }
 
     public static CamMethod Parse(string name) => name.Trim().ToLowerInvariant() switch

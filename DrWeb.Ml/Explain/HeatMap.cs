@@ -36,6 +36,20 @@ public sealed record HeatMap(int Height, int Width, float[] Values)
         return new HeatMap(height, width, result);
     }
 
+    /// <summary>The pixel-wise mean of maps of one size.</summary>
+    public static HeatMap Average(IReadOnlyList<HeatMap> maps)
+    {
+        if (maps.Count == 0) throw new ArgumentException("Average at least one map.", nameof(maps));
+        var (h, w) = (maps[0].Height, maps[0].Width);
+        if (maps.Any(m => m.Height != h || m.Width != w))
+            throw new ArgumentException("Maps of different sizes cannot be averaged; resize them first.", nameof(maps));
+        var sum = new float[h * w];
+        foreach (var map in maps)
+            for (int i = 0; i < sum.Length; i++) sum[i] += map.Values[i];
+        for (int i = 0; i < sum.Length; i++) sum[i] /= maps.Count;
+        return new HeatMap(h, w, sum);
+    }
+
     /// <summary>Scales to [0, 1]. A constant map (e.g. all zero after ReLU) becomes all zero rather than NaN.</summary>
     public HeatMap Normalised()
     {

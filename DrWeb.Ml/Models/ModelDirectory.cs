@@ -119,14 +119,17 @@ public static class ModelDirectory
     public static (FundusClassifier Model, ModelManifest Manifest) Load(string directory)
     {
         var manifest = ReadManifest(directory);
-        FundusClassifier model = manifest.BaseWeights switch
+        FundusClassifier Base() => manifest.BaseWeights switch
         {
             null => ModelFactory.Create(manifest.Architecture, manifest.Head, manifest.NumClasses),
             "bundled:" + ResNet18Onnx.OnnxFileName => ResNet18Onnx.Pretrained(manifest.Head, manifest.NumClasses),
             var other => throw new CheckpointException($"{directory}: unknown base weights '{other}'."),
         };
+        FundusClassifier model = manifest.IsEnsemble
+            ? new EnsembleClassifier(manifest.EnsembleMembers.Select(_ => Base()).ToList())
+            : Base();
         string weights = Path.Combine(directory, manifest.WeightsFile);
-        if (manifest.WeightsContent == "full")
+        if (manifest.WeightsContent == "full" && !manifest.IsEnsemble)
         {
             CheckpointImporter.Load(model, weights);
         }
@@ -140,6 +143,9 @@ public static class ModelDirectory
                 var wrong = state.Keys.Where(k => !expected.ContainsKey(k) || !expected[k].shape.SequenceEqual(state[k].shape)).ToList();
                 if (wrong.Count > 0)
                     throw new CheckpointMismatchException($"{weights} has tensors the model does not: {string.Join(", ", wrong.Take(5))}.", [], wrong, []);
+                var missing = manifest.WeightsContent == "full" ? expected.Keys.Where(k => !state.ContainsKey(k)).ToList() : [];
+                if (missing.Count > 0)
+                    throw new CheckpointMismatchException($"{weights} lacks tensors the model needs: {string.Join(", ", missing.Take(5))}.", missing, [], []);
                 // fp16 files are widened to the model's own dtype; load_state_dict does not convert.
                 foreach (var key in state.Keys.ToList())
                     if (state[key].dtype != expected[key].dtype)

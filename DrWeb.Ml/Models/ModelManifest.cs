@@ -81,6 +81,16 @@ public sealed record ModelManifest
     /// <summary>Every operating point this model has had, oldest first, with who chose it and when.</summary>
     public IReadOnlyList<Calibration.OperatingPointChange> OperatingPointHistory { get; init; } = [];
 
+    /// <summary>
+    /// The members of an ensemble, in the order of their tensors (<c>members.{i}.</c>); empty for a single model. Each
+    /// member was trained on the same split with its own seed; the calibration and operating point above are the
+    /// ensemble's own, fitted on its averaged predictions.
+    /// </summary>
+    public IReadOnlyList<EnsembleMember> EnsembleMembers { get; init; } = [];
+
+    [JsonIgnore]
+    public bool IsEnsemble => EnsembleMembers.Count > 0;
+
     public IReadOnlyList<EpochSummary> History { get; init; } = [];
     public int BestEpoch { get; init; }
     public string? Device { get; init; }
@@ -113,3 +123,6 @@ public sealed record ModelManifest
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 }
+
+/// <summary>One member of an ensemble: where it came from, its seed, and its own validation figures before joining.</summary>
+public sealed record EnsembleMember(string Name, int Seed, int BestEpoch, double ValidationAuc, double TrainingSeconds);

@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "bench", "bench-api", "issue-token", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "bench", "bench-api", "issue-token", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -29,6 +29,7 @@ public static class DrWebCommandLine
             TrainCommand.Create(),
             EvaluateCommand.Create(),
             CalibrateCommand.Create(),
+            EnsembleCommand.Create(),
             BenchCommand.Create(),
             ApiBenchCommand.Create(),
             IssueTokenCommand.Create(),

@@ -45,7 +45,7 @@ internal static class EvaluateCommand
                 var wanted = which switch { "validation" => manifest.ValidationIds.ToHashSet(), "test" => manifest.TestIds.ToHashSet(), _ => null };
                 if (wanted is { Count: 0 }) throw new ArgumentException($"The model records no {which} images.");
                 var policy = ReferralPolicy.From(manifest);
-                output.WriteLine($"{manifest.Architecture} ({manifest.Head} head){(manifest.Label is null ? "" : $" [{manifest.Label}]")}; " +
+                output.WriteLine($"{manifest.Architecture}{(manifest.IsEnsemble ? $" ensemble of {manifest.EnsembleMembers.Count}" : "")} ({manifest.Head} head){(manifest.Label is null ? "" : $" [{manifest.Label}]")}; " +
                                  $"temperature {policy.Temperature:0.###}{(manifest.TestTimeFlip ? "; flip-averaged" : "")}; referral: " +
                                  (policy.OperatingPoint is { } op ? $"P(referable) >= {op.Threshold:0.000}, {op.Basis}" : "most likely grade >= 2 (no operating point recorded)"));
                 int found = 0;

@@ -80,6 +80,40 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     }
 
     [Fact]
+    public async Task An_ensemble_folder_imports_activates_screens_with_an_averaged_heatmap_and_evaluate_reads_it()
+    {
+        _ = factory.Server;
+        using var tmp = new TempFolder();
+        string folder = EnsembleFolders.Ensemble(tmp.Path, 21, 22);
+
+        var imported = await Registry.ImportModelFolderAsync(folder, "two-heads");
+        Assert.True(imported.Succeeded, imported.Message);
+        var version = (await Registry.ListAsync()).Single(v => v.Name == "two-heads");
+        Assert.StartsWith("ensemble of 2", version.TrainablePolicy);
+        Assert.True((await Registry.ActivateAsync(version.Id)).Succeeded);
+        try
+        {
+            var screened = await factory.Services.GetRequiredService<ScreeningService>()
+                .ScreenAsync(new ScreeningUpload("10007_left.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())));
+            Assert.True(screened.Succeeded, screened.Error);
+            Assert.StartsWith("two-heads", screened.Prediction!.ModelVersion);
+            Assert.False(string.IsNullOrEmpty(screened.Prediction.OverlayHash));
+        }
+        finally
+        {
+            var starter = (await Registry.ListAsync()).Single(v => v.Source == ModelSource.Starter);
+            Assert.True((await Registry.ActivateAsync(starter.Id)).Succeeded);
+        }
+
+        var (code, output, error) = await Cli.Run("evaluate", "--model", folder, "--data", Path.GetDirectoryName(SharedData.FundusRawImages)!,
+            "--out", tmp.File("eval"));
+        Assert.True(code == 0, error);
+        Assert.Contains("resnet18 ensemble of 2", output);
+        Assert.Contains("ROC AUC", output);
+        Assert.True(File.Exists(tmp.File(Path.Combine("eval", "metrics.json"))));
+    }
+
+    [Fact]
     public async Task A_folder_whose_weights_do_not_fit_its_manifest_is_refused_and_leaves_nothing()
     {
         _ = factory.Server;

@@ -51,6 +51,36 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         Assert.Contains("is not an image", await error.InnerTextAsync());
     }
 
+    [Fact]
+    public async Task An_admin_imports_and_activates_an_ensemble_and_a_doctor_screens_with_it_getting_one_grade_and_one_heatmap()
+    {
+        using var tmp = SharedData.TempFolder();
+        string ensemble = EnsembleFolders.Ensemble(tmp.Path, 31, 32);
+
+        var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
+        await page.GotoAsync(_server.Url + "/admin/models");
+        await Chromium.SignInAsync(page, _server, "/admin/models");
+        await page.Locator("input[type=file]").First.SetInputFilesAsync([Path.Combine(ensemble, "model.json"), Path.Combine(ensemble, "weights.safetensors")]);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Import model" }).ClickAsync();
+        var message = page.Locator("[data-testid=registry-message]");
+        await message.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        Assert.Contains("Imported", await message.InnerTextAsync());
+        var row = page.Locator("[data-testid=versions] tr", new() { HasText = "ensemble of 2" });
+        await row.Locator("[data-testid=activate]").ClickAsync();
+        await row.Locator("[data-testid=active]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+
+        await page.GotoAsync(_server.Url + "/screening");
+        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
+        await page.WaitForTimeoutAsync(1000);
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(SharedData.FundusDevImage());
+        var grade = page.Locator("[data-testid=grade]");
+        await grade.WaitForAsync(new LocatorWaitForOptions { Timeout = 90_000 });
+        Assert.Matches(@"Grade [0-4]: ", await grade.InnerTextAsync());
+        Assert.Equal(5, await page.Locator("[data-testid=probability]").CountAsync());
+        Assert.Equal(1, await page.Locator("img[alt='Grad-CAM overlay']").CountAsync());
+        Assert.Contains("ensemble test model", await page.ContentAsync());
+    }
+
     public async Task DisposeAsync()
     {
         await _browser.DisposeAsync();

@@ -87,22 +87,21 @@ public abstract class CamMethod
     /// </summary>
     private IReadOnlyList<CamResult> ComputeForEnsemble(EnsembleClassifier ensemble, Tensor input, string layer, int[]? targetClasses)
     {
-        float[][] logits;
-        using (NewDisposeScope())
-        using (no_grad())
+        if (targetClasses is null)
         {
-            var all = ensemble.call(input).cpu();
-            logits = Enumerable.Range(0, (int)input.shape[0]).Select(i => all[i].data<float>().ToArray()).ToArray();
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            targetClasses = ensemble.call(input).argmax(1).cpu().data<long>().Select(c => (int)c).ToArray();
         }
-        targetClasses ??= logits.Select(l => Array.IndexOf(l, l.Max())).ToArray();
         var perMember = ensemble.Members.Select(m => Compute(m, input, layer, targetClasses)).ToList();
-        var results = new List<CamResult>(logits.Length);
-        for (int i = 0; i < logits.Length; i++)
+        var results = new List<CamResult>(targetClasses.Length);
+        for (int i = 0; i < targetClasses.Length; i++)
         {
             var maps = perMember.Select(m => m[i]).ToList();
             var raw = HeatMap.Average(maps.Select(m => m.Raw).ToList());
             var map = HeatMap.Average(maps.Select(m => m.Map).ToList()).Normalised();
-            results.Add(new CamResult(layer, targetClasses[i], logits[i], maps.SelectMany(m => m.ChannelWeights).ToArray(), raw, map));
+            results.Add(new CamResult(layer, targetClasses[i], EnsembleClassifier.CombineLogits(maps.Select(m => m.Logits).ToList()),
+                maps.SelectMany(m => m.ChannelWeights).ToArray(), raw, map));
         }
         return results;
     }

@@ -47,6 +47,18 @@ public sealed class EnsembleClassifier : FundusClassifier
         return probabilities.clamp_min(1e-12).log().MoveToOuterDisposeScope();
     }
 
+    /// <summary>What <see cref="forward"/> computes, from the members' logits for one image (the CAM pass has them already).</summary>
+    public static float[] CombineLogits(IReadOnlyList<float[]> memberLogits)
+    {
+        var mean = new double[memberLogits[0].Length];
+        foreach (var logits in memberLogits)
+        {
+            double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
+            for (int c = 0; c < mean.Length; c++) mean[c] += Math.Exp(logits[c] - max) / sum / memberLogits.Count;
+        }
+        return mean.Select(p => (float)Math.Log(Math.Max(p, 1e-12))).ToArray();
+    }
+
     public override (Func<Tensor, Tensor> Prefix, Func<Tensor, Tensor> Suffix) Partition(string layer) =>
         throw new NotSupportedException("An ensemble is not trained as a whole, and its explanations average its members' own; use its Members.");
 

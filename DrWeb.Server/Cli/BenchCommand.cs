@@ -36,9 +36,16 @@ internal static class BenchCommand
             Description = "Measure preparing this photograph instead: decode, quality gate, fundus crop, and each colour recipe to model input.",
         };
 
+        var screening = new Option<FileInfo?>("--screening")
+        {
+            Description = "Measure grading this photograph as screening does, with the model of --model: single, flip-averaged, and as an ensemble of --members copies.",
+        };
+        var modelFolder = new Option<DirectoryInfo?>("--model") { Description = "Model folder for --screening (default: the starter model beside the app)." };
+        var members = new Option<int>("--members") { Description = "Ensemble size for --screening.", DefaultValueFactory = _ => 3 };
+
         var command = new Command("bench", "Measure DenseNet121 eval forward (ms/image at --batch) and Grad-CAM (ms/image at batch 1).")
         {
-            threads, batch, iterations, warmup, waitPolicy, camLayer, train, preprocess,
+            threads, batch, iterations, warmup, waitPolicy, camLayer, train, preprocess, screening, modelFolder, members,
         };
         command.SetAction((parse, _) =>
         {
@@ -59,6 +66,24 @@ internal static class BenchCommand
                 }
                 foreach (var t in PreprocessingBenchmark.Run(File.ReadAllBytes(photo.FullName), photo.Name, parse.GetValue(iterations), parse.GetValue(warmup)))
                     Print(t);
+                return Task.FromResult(0);
+            }
+            if (parse.GetValue(screening) is { } screeningPhoto)
+            {
+                string folder = parse.GetValue(modelFolder)?.FullName ?? Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
+                if (!screeningPhoto.Exists || !ModelDirectory.IsModelDirectory(folder))
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: need a photograph ({screeningPhoto.FullName}) and a model folder ({folder}).");
+                    return Task.FromResult(2);
+                }
+                var manifest = ModelDirectory.ReadManifest(folder);
+                using var decoded = new DrWeb.Ml.Imaging.ImageDecoder().Decode(screeningPhoto.FullName);
+                using var view = DrWeb.Ml.Imaging.ModelInput.Prepare(decoded.Pixels, manifest.Preprocessing);
+                output.WriteLine($"model {folder}{(manifest.IsEnsemble ? $" (ensemble of {manifest.EnsembleMembers.Count})" : "")}");
+                foreach (int n in parse.GetValue(threads)!)
+                    foreach (var t in ScreeningBenchmark.Run(() => ModelDirectory.Load(folder).Model, manifest.Preprocessing, view, parse.GetValue(members), n,
+                                 parse.GetValue(iterations), parse.GetValue(warmup)))
+                        Print(t);
                 return Task.FromResult(0);
             }
             if (parse.GetValue(train))

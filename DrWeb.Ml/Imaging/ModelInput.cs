@@ -47,6 +47,23 @@ public static class ModelInput
         return graph.Initializers["MeanImage"].Values;
     });
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, float[]> MeanImages = new();
+
+    /// <summary>
+    /// The mean image at <paramref name="size"/> px: as stored at 224, resampled bilinearly (PyTorch's
+    /// <c>align_corners=False</c>) for other input sizes, so that the bundled ResNet18 can be run and trained larger.
+    /// </summary>
+    public static float[] MeanImageAt(int size) => MeanImages.GetOrAdd(size, s =>
+    {
+        float[] stored = MeanImage.Value;
+        int storedSize = (int)Math.Round(Math.Sqrt(stored.Length / 3.0));
+        if (s == storedSize) return stored;
+        using var scope = NewDisposeScope();
+        var resized = nn.functional.interpolate(tensor(stored, [1, 3, storedSize, storedSize]), size: [s, s],
+            mode: InterpolationMode.Bilinear, align_corners: false);
+        return resized.contiguous().data<float>().ToArray();
+    });
+
     /// <summary>A [3, S, S] float tensor: resized (bilinear, antialiased), scaled to [0,1], then normalised.</summary>
     public static Tensor ToTensor(FundusImage image, Preprocessing prep) => ToTensor(image.Pixels, prep);
 
@@ -135,9 +152,7 @@ public static class ModelInput
         resized.CopyPixelDataTo(rgb);
         if (prep.Normalisation == Normalisation.BgrMeanImage)
         {
-            float[] mean = MeanImage.Value;
-            if (mean.Length != 3 * plane)
-                throw new InvalidOperationException($"The mean image is for {Math.Sqrt(mean.Length / 3):0} px input, not {size}.");
+            float[] mean = MeanImageAt(size);
             for (int i = 0; i < plane; i++)
             {
                 destination[i] = rgb[i].B - mean[i];

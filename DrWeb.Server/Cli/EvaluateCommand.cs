@@ -23,11 +23,15 @@ internal static class EvaluateCommand
         var specificity = new Option<double>("--target-specificity") { Description = "Report sensitivity at this specificity.", DefaultValueFactory = _ => OperatingPoint.PaperSpecificity };
         var resamples = new Option<int>("--bootstrap") { Description = "Bootstrap resamples (by patient) for the 95% intervals; 0 = none.", DefaultValueFactory = _ => 1000 };
         var flip = new Option<bool>("--tta-flip") { Description = "Average each view with its mirror image even if the model does not (it does when its manifest says TestTimeFlip)." };
+        var inputSize = new Option<int?>("--input-size")
+        {
+            Description = "Feed the model this many pixels square instead of its own input size (for resolution studies; the temperature and threshold stay the model's).",
+        };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Drop dataset rows with problems instead of stopping." };
         var threads = DrWebCommandLine.ThreadsOption();
         var command = new Command("evaluate", "Evaluate a model on labelled datasets, at its own temperature and referral threshold.")
         {
-            data, model, outDir, split, batch, specificity, resamples, skipBad, threads, flip,
+            data, model, outDir, split, batch, specificity, resamples, skipBad, threads, flip, inputSize,
         };
         command.SetAction((parse, token) =>
         {
@@ -39,6 +43,12 @@ internal static class EvaluateCommand
                 string modelFolder = parse.GetValue(model)!.FullName;
                 var (classifier, manifest) = ModelDirectory.Load(modelFolder);
                 using var _ = classifier;
+                if (parse.GetValue(inputSize) is { } size)
+                {
+                    if (size is < 64 or > 1024) throw new ArgumentException("--input-size must be between 64 and 1024 pixels.");
+                    manifest = manifest with { Preprocessing = manifest.Preprocessing with { InputSize = size } };
+                    output.WriteLine($"input size {size} px (the model was trained at {ModelDirectory.ReadManifest(modelFolder).Preprocessing.InputSize} px)");
+                }
                 var folders = parse.GetValue(data)!;
                 string which = parse.GetValue(split)!;
                 if (which is not ("all" or "validation" or "test")) throw new ArgumentException("--split is all, validation or test.");

@@ -60,6 +60,12 @@ public sealed class TrainingJobOptions
     /// <summary>Largest compression ratio allowed for one entry; images barely compress, so a high ratio is a bomb.</summary>
     public int MaxEntryCompressionRatio { get; set; } = 100;
 
+    /// <summary>
+    /// Size bound of the training view cache (<c>view-cache/</c> in the data folder), used by runs whose options ask for
+    /// cached views (<c>viewsPerImage</c>).
+    /// </summary>
+    public long ViewCacheMaxBytes { get; set; } = Ml.Training.ViewCacheSettings.DefaultMaxBytes;
+
     /// <summary>Serve the training queue in this process. Off for a web node that should only schedule.</summary>
     public bool RunJobs { get; set; } = true;
 

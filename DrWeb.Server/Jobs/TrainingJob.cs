@@ -25,7 +25,8 @@ public sealed class TrainingFailure(string message) : Exception(message);
 /// </summary>
 public sealed class TrainingJob(
     IDbContextFactory<DrWebDbContext> dbFactory, DataFolder data, ModelRegistry registry, ModelEngine engine, ActiveModel active,
-    ImageStore store, TrainingCancellation cancellations, TrainingRuns runs, JobStorage storage, ILogger<TrainingJob> logger)
+    ImageStore store, TrainingCancellation cancellations, TrainingRuns runs, JobStorage storage, ILogger<TrainingJob> logger,
+    Microsoft.Extensions.Options.IOptions<Hosting.DrWebOptions> options)
 {
     public const string Queue = "training";
     public const string SchedulingQueue = "scheduling";
@@ -179,7 +180,8 @@ public sealed class TrainingJob(
         db.SaveChanges();
 
         var recorder = new TrainingProgressRecorder(dbFactory, run.Id, settings.Options.Epochs, firstGlobalStep, userCancel);
-        var trainer = new Trainer(model, grader.Preprocessing, settings.Options);
+        var trainer = new Trainer(model, grader.Preprocessing, settings.Options,
+            new ViewCacheSettings(data.Sub("view-cache"), options.Value.Training.ViewCacheMaxBytes));
         recorder.Phase("grouping near-duplicate photographs");
         var union = DatasetUnion.Combine(parts, token: token);
         var result = trainer.Run(union.Images, checkpointPath, resume: true, recorder, token);

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Security.Claims;
 using Microsoft.Extensions.Logging.Abstractions;
 using DrWeb.Server.Data;
 using Microsoft.EntityFrameworkCore;
@@ -84,6 +86,11 @@ public static class DrWebApplicationExtensions
     private static void AddAccounts(IServiceCollection services)
     {
         services.AddCascadingAuthenticationState();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, RevalidatingIdentityStateProvider>();
+        services.AddSingleton<SessionRevocations>();
+        services.TryAddSingleton(TimeProvider.System);
+        // Identity's default is 30 minutes, during which a deleted or demoted user keeps the cookie's access.
+        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = SessionPolicy.StampValidationInterval);
         services.AddAuthentication(IdentityConstants.ApplicationScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.Scheme, null);
         services.AddAuthentication().AddIdentityCookies();
@@ -96,6 +103,21 @@ public static class DrWebApplicationExtensions
             o.Cookie.Name = "DrWeb.Auth";
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Strict;
+            o.ExpireTimeSpan = SessionPolicy.CookieLifetime;
+            // Access taken away on this server ends the session at its next request; the stamp check covers the rest.
+            o.Events.OnValidatePrincipal = async ctx =>
+            {
+                string? userId = ctx.Principal?.FindFirstValue(ClaimTypes.NameIdentifier);
+                string? stamp = ctx.Principal?.FindFirstValue(ctx.HttpContext.RequestServices
+                    .GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.ClaimsIdentity.SecurityStampClaimType);
+                if (userId is not null && ctx.HttpContext.RequestServices.GetRequiredService<SessionRevocations>().IsRevoked(userId, stamp))
+                {
+                    ctx.RejectPrincipal();
+                    await ctx.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
+                    return;
+                }
+                await SecurityStampValidator.ValidatePrincipalAsync(ctx);
+            };
             // A signed-in user without the role gets a real 403 (shown by the status page), not a redirect.
             o.Events.OnRedirectToAccessDenied = ctx =>
             {

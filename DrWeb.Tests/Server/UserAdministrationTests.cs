@@ -58,4 +58,55 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         Assert.Contains("Users and roles", html);
         Assert.Contains(DrWebFactory.AdminEmail, html);
     }
+
+    [Theory]
+    [InlineData("delete")]
+    [InlineData("demote")]
+    [InlineData("lock")]
+    public async Task Taking_access_away_ends_an_existing_cookie_session_at_its_next_request(string action)
+    {
+        var (scope, admin) = Admin();
+        using var _ = scope;
+        string email = $"doc-{action}-{Guid.NewGuid():N}@drweb.test";
+        Assert.True((await admin.CreateAsync(email, "a-doctor-password", [AccountSetup.Doctor])).Succeeded);
+        string id = (await admin.ListAsync()).Single(u => u.Email == email).Id;
+        using var doctor = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var signIn = await DrWebFactory.SignInAsync(doctor, email, "a-doctor-password");
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await doctor.GetAsync("/screening/history")).StatusCode);
+
+        var result = action switch
+        {
+            "delete" => await admin.DeleteAsync(id),
+            "demote" => await admin.SetRolesAsync(id, [AccountSetup.Educator]),
+            _ => await admin.SetLockedAsync(id, true),
+        };
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors.Select(e => e.Description)));
+
+        var after = await doctor.GetAsync("/screening/history");
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.StartsWith("/account/login", after.Headers.Location!.PathAndQuery.StartsWith('/') ? after.Headers.Location.PathAndQuery : after.Headers.Location.AbsolutePath);
+        // The session is over, not just this page: the API and the home page see no user either.
+        Assert.Equal(HttpStatusCode.Redirect, (await doctor.GetAsync("/screening")).StatusCode);
+
+        if (action == "lock")
+        {
+            using var again = factory.CreateClient();
+            var refused = await DrWebFactory.SignInAsync(again, email, "a-doctor-password");
+            Assert.NotEqual("/", refused.RequestMessage!.RequestUri!.AbsolutePath);
+            Assert.True((await admin.SetLockedAsync(id, false)).Succeeded);
+            var unlocked = await DrWebFactory.SignInAsync(again, email, "a-doctor-password");
+            Assert.Equal("/", unlocked.RequestMessage!.RequestUri!.AbsolutePath);
+        }
+    }
+
+    [Fact]
+    public void Sessions_are_checked_against_the_account_at_least_every_minute()
+    {
+        _ = factory.Server;
+        var stamp = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Identity.SecurityStampValidatorOptions>>();
+        Assert.True(stamp.Value.ValidationInterval <= TimeSpan.FromMinutes(1), $"stamp checked every {stamp.Value.ValidationInterval}");
+        Assert.IsType<DrWeb.Server.Hosting.RevalidatingIdentityStateProvider>(
+            factory.Services.CreateScope().ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider>());
+    }
 }

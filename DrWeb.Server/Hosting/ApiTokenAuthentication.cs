@@ -22,6 +22,8 @@ public sealed class ApiTokenAuthentication(IOptionsMonitor<AuthenticationSchemeO
         string? userId = await tokens.ValidateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
         if (userId is null || await users.FindByIdAsync(userId) is not { } user)
             return AuthenticateResult.Fail("The API token is unknown or revoked.");
+        if (await users.IsLockedOutAsync(user))
+            return AuthenticateResult.Fail("The API token's account is locked.");
         var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, user.Id), new(ClaimTypes.Name, user.UserName ?? user.Id) };
         claims.AddRange((await users.GetRolesAsync(user)).Select(r => new Claim(ClaimTypes.Role, r)));
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme)), Scheme));

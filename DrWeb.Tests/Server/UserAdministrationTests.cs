@@ -91,6 +91,14 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
 
         if (action == "lock")
         {
+            // The account's API token stops too.
+            Assert.True((await admin.SetLockedAsync(id, false)).Succeeded);
+            var (_, secret) = await factory.Services.GetRequiredService<ApiTokenService>().IssueAsync(id, "test");
+            using var api = factory.ApiClient(secret);
+            Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+            Assert.True((await admin.SetLockedAsync(id, true)).Succeeded);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+
             using var again = factory.CreateClient();
             var refused = await DrWebFactory.SignInAsync(again, email, "a-doctor-password");
             Assert.NotEqual("/", refused.RequestMessage!.RequestUri!.AbsolutePath);

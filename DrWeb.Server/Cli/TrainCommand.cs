@@ -72,13 +72,14 @@ internal static class TrainCommand
         };
         var viewCache = new Option<DirectoryInfo?>("--view-cache") { Description = $"Folder of the view cache (default {DefaultViewCacheFolder})." };
         var viewCacheGb = new Option<double>("--view-cache-gb") { Description = "Size bound of the view cache folder, in GiB.", DefaultValueFactory = _ => ViewCacheSettings.DefaultMaxBytes / (double)(1L << 30) };
+        var inputSize = new Option<int?>("--input-size") { Description = "Train (and later grade) at this many pixels square instead of the architecture's 224." };
         var threads = DrWebCommandLine.ThreadsOption();
 
         var command = new Command("train", "Fine-tune a model on a labelled fundus dataset.")
         {
             data, outDir, arch, weights, head, trainable, epochs, batch, accumulate, lr, beta1, beta2, eps, schedule, sampler,
             samplerWeights, noAugment, cacheFeatures, valFraction, seed, patience, stopMetric, maxBatches, resume, skipBad, label,
-            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint, fp16, int8, splitSeed, views, viewCache, viewCacheGb,
+            trainedOnly, threads, crop, recipe, preset, weightDecay, adamw, warmup, smoothing, epochSize, testFraction, nearDuplicates, operatingPoint, fp16, int8, splitSeed, views, viewCache, viewCacheGb, inputSize,
         };
         command.SetAction((parse, token) =>
         {
@@ -125,7 +126,7 @@ internal static class TrainCommand
                     parse.GetValue(weights)?.FullName, Pick(head, chosen.Head), options, parse.GetValue(resume), parse.GetValue(skipBad),
                     parse.GetValue(label), parse.GetValue(trainedOnly), parse.GetValue(threads), output, token,
                     Given(crop) || chosen.CropFundus, Given(recipe) ? ColourRecipes.Parse(parse.GetValue(recipe)!) : chosen.Recipe,
-                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!), parse.GetValue(fp16), parse.GetValue(int8), cacheSettings));
+                    test, parse.GetValue(nearDuplicates), chosen.Name, ModelCalibrator.ParseTarget(parse.GetValue(operatingPoint)!), parse.GetValue(fp16), parse.GetValue(int8), cacheSettings, parse.GetValue(inputSize)));
             }
             catch (DatasetException e)
             {
@@ -155,7 +156,7 @@ internal static class TrainCommand
     private static int Run(IReadOnlyList<string> dataFolders, string outFolder, string arch, string? weights, string head, TrainingOptions options,
         bool resume, bool skipBadRows, string? label, bool trainedOnly, int? threads, TextWriter output, CancellationToken token,
         bool cropFundus, ColourRecipe recipe, double testFraction, int nearDuplicateBits, string presetName,
-        (OperatingTarget Kind, double Value) operatingPoint, bool halfPrecision, bool int8Weights, ViewCacheSettings viewCache)
+        (OperatingTarget Kind, double Value) operatingPoint, bool halfPrecision, bool int8Weights, ViewCacheSettings viewCache, int? inputSize)
     {
         TorchRuntime.Initialize(DrWebCommandLine.TorchOptionsFromSettings(threads, null));
         var parts = new List<Dataset>();
@@ -183,6 +184,11 @@ internal static class TrainCommand
         using var _ = model;
         Directory.CreateDirectory(outFolder);
         var preprocessing = ModelFactory.PreprocessingFor(model, cropFundus, recipe);
+        if (inputSize is { } size)
+        {
+            if (size is < 64 or > 1024) throw new ArgumentException("--input-size must be between 64 and 1024 pixels.");
+            preprocessing = preprocessing with { InputSize = size };
+        }
         var trainer = new Trainer(model, preprocessing, options, viewCache);
         TrainingResult result = null!;
         AnsiConsole.Progress()

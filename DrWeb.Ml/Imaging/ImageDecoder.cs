@@ -14,6 +14,15 @@ public sealed class ImageDecodeOptions
 {
     /// <summary>Largest accepted width x height. The header is read first, so a decompression bomb is never decoded.</summary>
     public long MaxPixels { get; set; } = 50_000_000;
+
+    /// <summary>
+    /// Smallest accepted side. The model looks at 224 px and the fundus detector at a 256 px copy; a picture a few
+    /// pixels high or wide is not a photograph of a retina.
+    /// </summary>
+    public int MinSide { get; set; } = 32;
+
+    /// <summary>Largest accepted ratio of the long side to the short side (fundus cameras give 1:1 to about 16:9).</summary>
+    public double MaxAspectRatio { get; set; } = 4;
 }
 
 /// <summary>
@@ -77,6 +86,12 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
         long pixels = (long)info.Width * info.Height;
         if (info.Width <= 0 || info.Height <= 0)
             throw new ImageRejectedException(ImageProblem.Corrupt, $"{label} has no pixels ({info.Width}x{info.Height}).");
+        if (Math.Min(info.Width, info.Height) < _options.MinSide)
+            throw new ImageRejectedException(ImageProblem.TooSmall,
+                $"{label} is only {info.Width}x{info.Height} pixels; a fundus photograph needs at least {_options.MinSide} pixels on each side. Upload the original photograph, not a thumbnail.");
+        if (Math.Max(info.Width, info.Height) > _options.MaxAspectRatio * Math.Min(info.Width, info.Height))
+            throw new ImageRejectedException(ImageProblem.TooSmall,
+                $"{label} is {info.Width}x{info.Height} pixels, a strip rather than a photograph (sides more than {_options.MaxAspectRatio:0.#}:1). Upload the whole fundus photograph.");
         if (pixels > _options.MaxPixels)
             throw new ImageRejectedException(ImageProblem.TooLarge,
                 $"{label} is {info.Width}x{info.Height} ({pixels / 1e6:0.#} megapixels), above the limit of " +

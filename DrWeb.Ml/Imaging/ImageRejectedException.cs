@@ -9,6 +9,7 @@ public enum ImageProblem
     Truncated,
     Corrupt,
     TooLarge,
+    TooSmall,
 }
 
 /// <summary>A file that is not a usable image. The message says what is wrong and what to do; it never holds a stack trace.</summary>

@@ -56,6 +56,8 @@ public static class DrWebApplicationExtensions
             app.UseHsts();
         }
         app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
+        // Inside the page's status handling, so that API errors are answered as JSON before it would render HTML.
+        app.UseApiProblems();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -79,7 +79,17 @@ public sealed class ScreeningService(
         using (image)
         {
             // The quality gate runs before the queue: an ungradable image never waits for, or uses, the model.
-            var quality = FundusQuality.Assess(image.Pixels);
+            QualityReport quality;
+            try
+            {
+                quality = FundusQuality.Assess(image.Pixels);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                string errorId = Guid.NewGuid().ToString("N")[..8];
+                logger.LogError(e, "Quality gate failed, reference {ErrorId}", errorId);
+                return ScreeningOutcome.Rejected(name, $"The photograph could not be analysed (reference {errorId}). Nothing was saved; check that it is a fundus photograph.", errorId);
+            }
             if (quality.Verdict == QualityVerdict.Ungradable && !upload.GradeAnyway)
                 return ScreeningOutcome.NotGradable(name, quality);
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
@@ -119,13 +120,17 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
     }
 
     /// <summary>
-    /// ImageSharp fills a truncated JPEG or PNG with grey rather than failing, which would let half a photograph be
-    /// graded. Both formats have an explicit end: JPEG's EOI marker and PNG's IEND chunk. Only the file's last 64 KB
-    /// are looked at, so a dataset check can read just that much of each file.
+    /// ImageSharp fills a truncated image with grey rather than failing, which would let half a photograph be graded.
+    /// JPEG and PNG have an explicit end (JPEG's EOI after the last scan, PNG's IEND chunk), looked for in the last
+    /// 64 KB; BMP, WebP and TIFF say in their headers how long their data is, which is compared with the length.
     /// </summary>
-    public static bool LooksTruncated(IImageFormat format, ReadOnlySpan<byte> bytes)
+    public static bool LooksTruncated(IImageFormat format, ReadOnlySpan<byte> bytes) =>
+        LooksTruncated(format, bytes, bytes[Math.Max(0, bytes.Length - TailBytes)..], bytes.Length);
+
+    /// <param name="head">The file from its start (all of it for TIFF, whose directory may lie anywhere).</param>
+    /// <param name="tail">The file's last <see cref="TailBytes"/> bytes.</param>
+    private static bool LooksTruncated(IImageFormat format, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, long length)
     {
-        ReadOnlySpan<byte> tail = bytes[Math.Max(0, bytes.Length - TailBytes)..];
         switch (format.Name)
         {
             case "JPEG":
@@ -136,22 +141,76 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
                 return tail[Math.Max(0, lastScan)..].IndexOf(stackalloc byte[] { 0xFF, 0xD9 }) < 0;
             case "PNG":
                 return tail.IndexOf("IEND"u8) < 0;
+            case "BMP":
+                return BmpEnd(head) is not { } bmpEnd || bmpEnd > length;
+            case "Webp":
+            case "WEBP":
+                return head.Length < 12 || 8L + BinaryPrimitives.ReadUInt32LittleEndian(head[4..]) > length;
+            case "TIFF":
+                return TiffEnd(head) is not { } tiffEnd || tiffEnd > length;
             default:
                 return false;
         }
     }
 
+    /// <summary>Where an uncompressed BMP's pixel rows end (offset + rows x padded row size); the header's file size for compressed ones.</summary>
+    private static long? BmpEnd(ReadOnlySpan<byte> b)
+    {
+        if (b.Length < 34) return null;
+        long declared = BinaryPrimitives.ReadUInt32LittleEndian(b[2..]);
+        long offset = BinaryPrimitives.ReadUInt32LittleEndian(b[10..]);
+        int width = BinaryPrimitives.ReadInt32LittleEndian(b[18..]), height = BinaryPrimitives.ReadInt32LittleEndian(b[22..]);
+        int bpp = BinaryPrimitives.ReadUInt16LittleEndian(b[28..]);
+        uint compression = BinaryPrimitives.ReadUInt32LittleEndian(b[30..]);
+        if (compression is 0 or 3 or 6)
+            return offset + ((long)bpp * width + 31) / 32 * 4 * Math.Abs((long)height);
+        return declared > 0 ? declared : offset;
+    }
+
+    /// <summary>The end of the furthest strip or tile of a TIFF's first image, from its directory; null when the directory cannot be read.</summary>
+    private static long? TiffEnd(ReadOnlySpan<byte> b)
+    {
+        if (b.Length < 8) return null;
+        bool little = b[0] == (byte)'I';
+        uint U32(ReadOnlySpan<byte> s) => little ? BinaryPrimitives.ReadUInt32LittleEndian(s) : BinaryPrimitives.ReadUInt32BigEndian(s);
+        ushort U16(ReadOnlySpan<byte> s) => little ? BinaryPrimitives.ReadUInt16LittleEndian(s) : BinaryPrimitives.ReadUInt16BigEndian(s);
+        long ifd = U32(b[4..]);
+        if (ifd + 2 > b.Length) return null;
+        int entries = U16(b[(int)ifd..]);
+        if (ifd + 2 + 12L * entries > b.Length) return null;
+        long[]? offsets = null, counts = null;
+        for (int e = 0; e < entries; e++)
+        {
+            var entry = b.Slice((int)ifd + 2 + 12 * e, 12);
+            ushort tag = U16(entry), type = U16(entry[2..]);
+            long count = U32(entry[4..]);
+            if (tag is not (273 or 279 or 324 or 325) || type is not (3 or 4) || count is <= 0 or > 1_000_000) continue;
+            int size = type == 3 ? 2 : 4;
+            long at = count * size <= 4 ? (int)ifd + 2 + 12 * e + 8 : U32(entry[8..]);
+            if (at + count * size > b.Length) return null;
+            var values = new long[count];
+            for (int i = 0; i < count; i++)
+                values[i] = size == 2 ? U16(b[(int)(at + 2 * i)..]) : U32(b[(int)(at + 4 * i)..]);
+            if (tag is 273 or 324) offsets = values; else counts = values;
+        }
+        if (offsets is null || counts is null || offsets.Length != counts.Length) return null;
+        return offsets.Zip(counts, (o, c) => o + c).Max();
+    }
+
     public const int TailBytes = 64 * 1024;
 
-    /// <summary>Whether the file at <paramref name="path"/> (a JPEG or PNG) ends before its image does.</summary>
+    /// <summary>Whether the file at <paramref name="path"/> ends before its image does, reading only what the check needs.</summary>
     public static bool LooksTruncated(IImageFormat format, string path)
     {
+        if (format.Name == "TIFF") return LooksTruncated(format, File.ReadAllBytes(path));
         using var file = File.OpenRead(path);
+        byte[] head = new byte[Math.Min(file.Length, 64)];
+        file.ReadExactly(head);
         long start = Math.Max(0, file.Length - TailBytes);
         file.Seek(start, SeekOrigin.Begin);
         byte[] tail = new byte[file.Length - start];
         file.ReadExactly(tail);
-        return LooksTruncated(format, tail);
+        return LooksTruncated(format, head, tail, file.Length);
     }
 
     private static string? KnownNonImageFormat(ReadOnlySpan<byte> bytes)

@@ -136,6 +136,71 @@ public class ImageDecoderTests
         Assert.Equal(ImageProblem.Truncated, e.Problem);
     }
 
+    [Theory]
+    [InlineData("tiff", 0.6)]
+    [InlineData("tiff-ifd-last", 0.6)]
+    [InlineData("bmp", 0.6)]
+    [InlineData("webp", 0.5)]
+    [InlineData("webp-lossy", 0.5)]
+    public void Rejects_a_cut_tiff_bmp_or_webp_from_its_header_and_the_dataset_check_does_too(string format, double kept)
+    {
+        using var original = Image.Load<Rgb24>(RealImage);
+        byte[] full = format == "tiff" ? TiffWithDirectoryFirst(original) : Encode(original, format switch
+        {
+            "tiff-ifd-last" => new TiffEncoder(),
+            "bmp" => new BmpEncoder(),
+            "webp" => new WebpEncoder { FileFormat = WebpFileFormatType.Lossless },
+            _ => new WebpEncoder { FileFormat = WebpFileFormatType.Lossy },
+        });
+        string extension = format.Split('-')[0];
+        using (_decoder.Decode(full, "whole." + extension)) { }
+        byte[] cut = full[..(int)(full.Length * kept)];
+        var e = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(cut, "cut." + extension));
+        if (format == "tiff-ifd-last")
+        {
+            // ImageSharp writes the directory after the strips: a cut file has no directory and is refused as damaged.
+            Assert.Equal(ImageProblem.Corrupt, e.Problem);
+            return;
+        }
+        Assert.Equal(ImageProblem.Truncated, e.Problem);
+
+        using var tmp = SharedData.TempFolder();
+        File.WriteAllBytes(tmp.File("cut." + extension), cut);
+        File.WriteAllBytes(tmp.File("whole." + extension), full);
+        var detected = Image.DetectFormat(full);
+        Assert.True(ImageDecoder.LooksTruncated(detected, tmp.File("cut." + extension)));
+        Assert.False(ImageDecoder.LooksTruncated(detected, tmp.File("whole." + extension)));
+    }
+
+    /// <summary>An uncompressed RGB TIFF with its directory before the pixels, as many cameras write it.</summary>
+    private static byte[] TiffWithDirectoryFirst(Image<Rgb24> image)
+    {
+        int w = image.Width, h = image.Height;
+        const int entries = 10;
+        int ifd = 8, bitsAt = ifd + 2 + 12 * entries + 4, pixelsAt = bitsAt + 6;
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write("II"u8); writer.Write((ushort)42); writer.Write((uint)ifd);
+        writer.Write((ushort)entries);
+        void Entry(ushort tag, ushort type, uint count, uint value) { writer.Write(tag); writer.Write(type); writer.Write(count); writer.Write(value); }
+        Entry(256, 4, 1, (uint)w);
+        Entry(257, 4, 1, (uint)h);
+        Entry(258, 3, 3, (uint)bitsAt);
+        Entry(259, 3, 1, 1);
+        Entry(262, 3, 1, 2);
+        Entry(273, 4, 1, (uint)pixelsAt);
+        Entry(277, 3, 1, 3);
+        Entry(278, 4, 1, (uint)h);
+        Entry(279, 4, 1, (uint)(w * h * 3));
+        Entry(284, 3, 1, 1);
+        writer.Write(0u);
+        writer.Write((ushort)8); writer.Write((ushort)8); writer.Write((ushort)8);
+        var pixels = new byte[w * h * 3];
+        image.CopyPixelDataTo(pixels);
+        writer.Write(pixels);
+        return stream.ToArray();
+    }
+
     [Fact]
     public void Rejects_a_damaged_jpeg_without_crashing()
     {

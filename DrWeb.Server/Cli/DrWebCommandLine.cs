@@ -22,7 +22,7 @@ public static class DrWebCommandLine
     public static Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         var root = new RootCommand(
-            "DrWeb: diabetic retinopathy grading with DenseNet121 and Grad-CAM.\n" +
+            "DrWeb: diabetic retinopathy grading and Grad-CAM (DenseNet121, ResNet101, VGG16 or the bundled ResNet18; the default model is a ResNet18).\n" +
             "Run without a verb (or with 'serve') to start the web app.")
         {
             PredictCommand.Create(),

@@ -26,7 +26,11 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
         using var client = await factory.SignedInClientAsync();
         string html = await client.GetStringAsync("/");
         Assert.Contains("demonstration model, not for clinical use", html);
-        Assert.Contains("referable sensitivity", html);
+        Assert.Contains("referable ROC AUC", html);
+        // It says what actually grades: the active version, by name and architecture.
+        Assert.Contains("Model in use: screening-resnet18, a resnet18", html);
+        Assert.Contains("now a resnet18", html);
+        Assert.DoesNotContain("A DenseNet121, pretrained", html);
     }
 
     [Theory]

@@ -59,23 +59,24 @@ public static class InferenceBenchmark
 
 /// <summary>
 /// What test-time augmentation and ensembles cost a screening: one photograph graded as the app grades it (a prepared
-/// view, then <see cref="Grader.Grade(ModelView, bool, string?)"/>), without and with the heatmap, for one model and
-/// for an ensemble of copies of it (the arithmetic does not depend on the weights), each without and with the flip.
+/// view, then <see cref="Grader.Grade(ModelView, bool, string?)"/>), without and with the heatmap, for a single model
+/// and for an ensemble, each without and with the flip.
 /// </summary>
 public static class ScreeningBenchmark
 {
-    /// <param name="load">Loads a fresh copy of the single model.</param>
-    public static IEnumerable<BenchmarkTiming> Run(Func<FundusClassifier> load, Imaging.Preprocessing preprocessing, Imaging.ModelView view,
-        int members, int threads, int iterations = 10, int warmup = 2)
+    /// <param name="single">Loads a single model.</param>
+    /// <param name="ensemble">Loads the ensemble (its own members, or copies of the single model: the arithmetic does not depend on the weights).</param>
+    public static IEnumerable<BenchmarkTiming> Run(Func<FundusClassifier> single, Func<EnsembleClassifier> ensemble, Imaging.Preprocessing preprocessing,
+        Imaging.ModelView view, int threads, int iterations = 10, int warmup = 2)
     {
         TorchRuntime.SetThreads(threads);
-        foreach (int count in new[] { 1, members }.Distinct())
+        foreach (bool isEnsemble in new[] { false, true })
         {
             foreach (bool flip in new[] { false, true })
             {
-                FundusClassifier model = count == 1 ? load() : new EnsembleClassifier(Enumerable.Range(0, count).Select(_ => load()).ToList());
+                FundusClassifier model = isEnsemble ? ensemble() : single();
+                string name = (model is EnsembleClassifier e ? $"ensemble of {e.Members.Count}" : "single model") + (flip ? " + flip" : "");
                 using var grader = new Grader(model, preprocessing, flipAverage: flip);
-                string name = (count == 1 ? "single model" : $"ensemble of {count}") + (flip ? " + flip" : "");
                 yield return BenchmarkTiming.Measure($"grade, {name}", threads, 1, iterations, warmup, () => grader.Grade(view, explain: false));
                 yield return BenchmarkTiming.Measure($"grade + Grad-CAM, {name}", threads, 1, iterations, warmup, () => grader.Grade(view, explain: true));
             }

@@ -80,9 +80,19 @@ internal static class BenchCommand
                 using var decoded = new DrWeb.Ml.Imaging.ImageDecoder().Decode(screeningPhoto.FullName);
                 using var view = DrWeb.Ml.Imaging.ModelInput.Prepare(decoded.Pixels, manifest.Preprocessing);
                 output.WriteLine($"model {folder}{(manifest.IsEnsemble ? $" (ensemble of {manifest.EnsembleMembers.Count})" : "")}");
+                // An ensemble folder is measured as it is, against its first member alone; a single model against copies of itself.
+                FundusClassifier Single()
+                {
+                    var loaded = ModelDirectory.Load(folder).Model;
+                    if (loaded is not EnsembleClassifier e) return loaded;
+                    var first = e.Members[0];
+                    foreach (var other in e.Members.Skip(1)) other.Dispose();
+                    return first;
+                }
+                EnsembleClassifier Ensemble() => ModelDirectory.Load(folder).Model as EnsembleClassifier
+                    ?? new EnsembleClassifier(Enumerable.Range(0, parse.GetValue(members)).Select(_ => ModelDirectory.Load(folder).Model).ToList());
                 foreach (int n in parse.GetValue(threads)!)
-                    foreach (var t in ScreeningBenchmark.Run(() => ModelDirectory.Load(folder).Model, manifest.Preprocessing, view, parse.GetValue(members), n,
-                                 parse.GetValue(iterations), parse.GetValue(warmup)))
+                    foreach (var t in ScreeningBenchmark.Run(Single, Ensemble, manifest.Preprocessing, view, n, parse.GetValue(iterations), parse.GetValue(warmup)))
                         Print(t);
                 return Task.FromResult(0);
             }

@@ -140,12 +140,17 @@ public static class ModelDirectory
             {
                 if (manifest.WeightsPrecision == "int8") Dequantize(state);
                 var expected = model.state_dict();
-                var wrong = state.Keys.Where(k => !expected.ContainsKey(k) || !expected[k].shape.SequenceEqual(state[k].shape)).ToList();
-                if (wrong.Count > 0)
-                    throw new CheckpointMismatchException($"{weights} has tensors the model does not: {string.Join(", ", wrong.Take(5))}.", [], wrong, []);
+                var unexpected = state.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+                var wrongShape = state.Keys.Where(k => expected.ContainsKey(k) && !expected[k].shape.SequenceEqual(state[k].shape)).ToList();
                 var missing = manifest.WeightsContent == "full" ? expected.Keys.Where(k => !state.ContainsKey(k)).ToList() : [];
-                if (missing.Count > 0)
-                    throw new CheckpointMismatchException($"{weights} lacks tensors the model needs: {string.Join(", ", missing.Take(5))}.", missing, [], []);
+                if (unexpected.Count + wrongShape.Count + missing.Count > 0)
+                    throw new CheckpointMismatchException(
+                        $"{weights} does not fit the model: " + string.Join("; ", new[]
+                        {
+                            missing.Count > 0 ? $"missing {string.Join(", ", missing.Take(5))}" : null,
+                            unexpected.Count > 0 ? $"not in the model {string.Join(", ", unexpected.Take(5))}" : null,
+                            wrongShape.Count > 0 ? $"other shape {string.Join(", ", wrongShape.Take(5))}" : null,
+                        }.Where(p => p is not null)) + ".", missing, unexpected, wrongShape);
                 // fp16 files are widened to the model's own dtype; load_state_dict does not convert.
                 foreach (var key in state.Keys.ToList())
                     if (state[key].dtype != expected[key].dtype)

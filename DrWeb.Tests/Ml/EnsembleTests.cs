@@ -62,7 +62,7 @@ public class EnsembleTests
     {
         using var tmp = SharedData.TempFolder();
         string folder = EnsembleFolders.Ensemble(tmp.Path, 11, 12);
-        Assert.Equal(["model.json", "weights.safetensors"], Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(["model.json", "weights.safetensors"], Directory.GetFiles(folder).Select(f => Path.GetFileName(f)).Order().ToArray());
 
         var (model, manifest) = ModelDirectory.Load(folder);
         Assert.True(manifest.IsEnsemble);

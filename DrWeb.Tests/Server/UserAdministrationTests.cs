@@ -117,4 +117,20 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         Assert.IsType<DrWeb.Server.Hosting.RevalidatingIdentityStateProvider>(
             factory.Services.CreateScope().ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider>());
     }
+
+    [Fact]
+    public async Task Sign_out_needs_the_pages_antiforgery_token()
+    {
+        using var client = await factory.SignedInClientAsync(AccountSetup.Doctor);
+        var forged = await client.PostAsync("/account/logout", new FormUrlEncodedContent(new Dictionary<string, string>()));
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Contains("antiforgery token", await forged.Content.ReadAsStringAsync());
+        Assert.Equal("/screening", (await client.GetAsync("/screening")).RequestMessage!.RequestUri!.AbsolutePath);
+
+        string token = DrWebFactory.FormToken(await client.GetStringAsync("/screening"));
+        Assert.False(string.IsNullOrEmpty(token));
+        var signedOut = await client.PostAsync("/account/logout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.Equal("/account/login", signedOut.RequestMessage!.RequestUri!.AbsolutePath);
+        Assert.StartsWith("/account/login", (await client.GetAsync("/screening")).RequestMessage!.RequestUri!.AbsolutePath);
+    }
 }

@@ -36,7 +36,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<Lessons>();
         builder.Services.AddSingleton<LessonExport>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
-        AddAccounts(builder.Services);
+        AddAccounts(builder.Services, builder.Environment);
         builder.Services.AddDrWebJobs(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
@@ -50,10 +50,12 @@ public static class DrWebApplicationExtensions
     public static WebApplication MapDrWeb(this WebApplication app)
     {
         PrepareDatabase(app.Services);
+        app.UseSecurityHeaders();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
             app.UseHsts();
+            app.UseHttpsRedirection();
         }
         app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
         // Inside the page's status handling, so that API errors are answered as JSON before it would render HTML.
@@ -85,7 +87,7 @@ public static class DrWebApplicationExtensions
     }
 
     /// <summary>Identity on the app's database, cookie sign-in, the three roles, and keys kept in the data folder.</summary>
-    private static void AddAccounts(IServiceCollection services)
+    private static void AddAccounts(IServiceCollection services, IHostEnvironment environment)
     {
         services.AddCascadingAuthenticationState();
         services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, RevalidatingIdentityStateProvider>();
@@ -105,6 +107,8 @@ public static class DrWebApplicationExtensions
             o.Cookie.Name = "DrWeb.Auth";
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Strict;
+            // Outside Development the cookie travels over HTTPS only (behind a TLS proxy the browser still sees HTTPS).
+            o.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
             o.ExpireTimeSpan = SessionPolicy.CookieLifetime;
             // Access taken away on this server ends the session at its next request; the stamp check covers the rest.
             o.Events.OnValidatePrincipal = async ctx =>

@@ -78,4 +78,23 @@ public class ApiProblemsTests(DrWebFactory factory) : IClassFixture<DrWebFactory
         }
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
+
+    [Theory]
+    [InlineData("/account/login")]
+    [InlineData("/")]
+    [InlineData("/hangfire")]
+    [InlineData("/gallery/media/0000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("/api/nothing-here")]
+    [InlineData("/favicon.png")]
+    public async Task Every_response_carries_the_security_headers(string path)
+    {
+        using var client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var response = await client.GetAsync(path);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        string csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("script-src 'self'", csp);
+        Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.Contains("object-src 'none'", csp);
+    }
 }

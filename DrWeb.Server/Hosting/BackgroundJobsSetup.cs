@@ -56,7 +56,9 @@ public static class BackgroundJobsSetup
             Authorization = [new AdminDashboardAuthorization()],
             AppPath = "/training",
             DashboardTitle = "DrWeb jobs",
-        });
+        }).RequireAuthorization(policy => policy.RequireRole(AccountSetup.Admin));
+        // The endpoint's own authorization sends an anonymous visitor to the sign-in page (and a signed-in non-admin
+        // gets 403); the dashboard filter below stays as a second check.
         return app;
     }
 }

@@ -18,6 +18,12 @@ public class HomePageTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
         Assert.Contains("href=\"training\"", html);
         Assert.Contains("Diabetic retinopathy screening and teaching", html);
         Assert.Contains("Model engine: libtorch", html);
+
+        var icon = System.Text.RegularExpressions.Regex.Match(html, "<link rel=\"icon\" type=\"image/png\" href=\"([^\"]+)\"").Groups[1].Value;
+        Assert.StartsWith("favicon", icon);
+        var response = await client.GetAsync("/" + icon);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

@@ -47,7 +47,9 @@ public class TrainingPagesTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.Contains("training", await admin.GetStringAsync("/hangfire/servers"));
 
         using var anonymous = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/hangfire")).StatusCode);
+        var refused = await anonymous.GetAsync("/hangfire");
+        Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+        Assert.StartsWith("/account/login", refused.Headers.Location!.IsAbsoluteUri ? refused.Headers.Location.PathAndQuery : refused.Headers.Location.OriginalString);
     }
 
     [Fact]

@@ -105,7 +105,7 @@ public sealed class TrainingDatasets(IDbContextFactory<DrWebDbContext> dbFactory
         using var archive = ZipFile.OpenRead(zipPath);
         if (archive.Entries.Count > _options.MaxZipEntries)
             return $"{fileName} has {archive.Entries.Count} entries; at most {_options.MaxZipEntries} are allowed.";
-        long declared = 0;
+        long declared = 0, compressed = 0;
         string root = Path.GetFullPath(folder) + Path.DirectorySeparatorChar;
         foreach (var entry in archive.Entries)
         {
@@ -113,9 +113,13 @@ public sealed class TrainingDatasets(IDbContextFactory<DrWebDbContext> dbFactory
             if (entry.FullName.Contains('\\') || Path.IsPathRooted(entry.FullName) || !target.StartsWith(root, StringComparison.Ordinal))
                 return $"{fileName} contains the entry '{entry.FullName}', which points outside the dataset folder. Nothing was unpacked.";
             declared += entry.Length;
+            compressed += entry.CompressedLength;
             if (entry.CompressedLength > 0 && entry.Length / entry.CompressedLength > _options.MaxEntryCompressionRatio && entry.Length > 1 << 20)
                 return $"{fileName}: '{entry.FullName}' expands {entry.Length / entry.CompressedLength}x, which only a zip bomb does. Nothing was unpacked.";
         }
+        // Many small entries each under the per-entry check can still add up to a bomb: judge the archive as a whole too.
+        if (declared > 1 << 20 && declared / Math.Max(1, compressed) > _options.MaxEntryCompressionRatio)
+            return $"{fileName} expands {declared / Math.Max(1, compressed)}x as a whole ({compressed / 1024} KB to {declared / 1048576} MB), which only a zip bomb does. Nothing was unpacked.";
         if (declared > _options.MaxZipUncompressedBytes)
             return $"{fileName} unpacks to {declared / 1048576} MB, above the {_options.MaxZipUncompressedBytes / 1048576} MB limit.";
 
@@ -181,19 +185,42 @@ public sealed class TrainingDatasets(IDbContextFactory<DrWebDbContext> dbFactory
         return path == r || path.StartsWith(r + Path.DirectorySeparatorChar, StringComparison.Ordinal);
     }
 
-    /// <summary>A symbolic link inside an allowed root could still lead anywhere; follow it and check again.</summary>
+    /// <summary>
+    /// A symbolic link anywhere along the path (not only its last element) could lead out of an allowed root: compare
+    /// the fully resolved path with the fully resolved roots.
+    /// </summary>
     private bool ResolvesOutside(string path)
     {
         try
         {
-            var info = new DirectoryInfo(path);
-            var resolved = info.LinkTarget is null ? null : info.ResolveLinkTarget(returnFinalTarget: true);
-            return resolved is not null && !Roots.Any(root => IsInside(Path.GetFullPath(resolved.FullName), root));
+            string real = RealPath(path);
+            return !Roots.Any(root => IsInside(real, RealPath(root)));
         }
         catch (IOException)
         {
-            return false;
+            return true;
         }
+    }
+
+    /// <summary>The path with every symbolic link along it followed (what realpath(3) gives), for paths that exist.</summary>
+    internal static string RealPath(string path, int depth = 0)
+    {
+        if (depth > 32) throw new IOException($"Too many symbolic links under {path}.");
+        string full = Path.GetFullPath(path);
+        string current = Path.GetPathRoot(full)!;
+        foreach (string part in full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string next = Path.Combine(current, part);
+            var info = new FileInfo(next);
+            if (info.Exists || Directory.Exists(next))
+            {
+                FileSystemInfo entry = Directory.Exists(next) ? new DirectoryInfo(next) : info;
+                if (entry.LinkTarget is { } target)
+                    next = RealPath(Path.IsPathRooted(target) ? target : Path.Combine(current, target), depth + 1);
+            }
+            current = next;
+        }
+        return current;
     }
 
     private static string Slug(string name)

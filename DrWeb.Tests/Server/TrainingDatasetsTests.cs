@@ -80,6 +80,47 @@ public class TrainingDatasetsTests(DrWebFactory factory) : IClassFixture<DrWebFa
     }
 
     [Fact]
+    public async Task Many_small_entries_that_add_up_to_a_bomb_are_refused_as_a_whole()
+    {
+        _ = factory.Server;
+        await using var zip = new MemoryStream(Zip(z =>
+        {
+            var zeros = new byte[700 * 1024];
+            for (int i = 0; i < 150; i++)
+            {
+                using var s = z.CreateEntry($"images/zeros-{i}.png", CompressionLevel.SmallestSize).Open();
+                s.Write(zeros);
+            }
+        }));
+        Assert.True(zip.Length < 1 << 20, $"the test zip is {zip.Length} bytes");
+        var result = await Datasets.RegisterZipAsync(zip, "many.zip", null);
+        Assert.False(result.Succeeded);
+        Assert.Contains("as a whole", result.Message);
+    }
+
+    [Fact]
+    public async Task A_symbolic_link_in_the_middle_of_the_path_cannot_lead_outside_the_roots()
+    {
+        _ = factory.Server;
+        using var outside = new TempFolder();
+        string secret = Path.Combine(outside.Path, "secretset");
+        Directory.CreateDirectory(Path.Combine(secret, "images"));
+        File.WriteAllText(Path.Combine(secret, "labels.csv"), "image,grade\n");
+        string link = Path.Combine(Datasets.UploadFolder, "evil-out-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateSymbolicLink(link, outside.Path);
+        try
+        {
+            var result = await Datasets.RegisterFolderAsync(Path.Combine(link, "secretset"), null);
+            Assert.False(result.Succeeded);
+            Assert.Contains("links to a place outside", result.Message);
+        }
+        finally
+        {
+            Directory.Delete(link);
+        }
+    }
+
+    [Fact]
     public async Task Folders_outside_the_roots_junk_zips_and_unusable_folders_are_refused_with_reasons()
     {
         _ = factory.Server;

@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY=PASSIVE
 dotnet build DrWeb.Server -c Release -v q -nologo >/dev/null
 bin=DrWeb.Server/bin/Release/net10.0/linux-x64/DrWeb.Server
 data=$(mktemp -d)
-export DrWeb__DataFolder="$data" DrWeb__Admin__Email=bench@drweb.local DrWeb__Admin__Password=benchmark-password
+export DrWeb__DataFolder="$data" DrWeb__Admin__Email=bench@drweb.local DrWeb__Admin__Password=benchmark-password DrWeb__RateLimits__ApiPerMinute=1000000
 "$bin" --urls "http://127.0.0.1:$port" >"$data/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT

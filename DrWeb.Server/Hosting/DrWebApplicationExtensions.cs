@@ -37,6 +37,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<LessonExport>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
         AddAccounts(builder.Services, builder.Environment);
+        builder.Services.AddDrWebRateLimits();
         builder.Services.AddDrWebJobs(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
@@ -60,6 +61,7 @@ public static class DrWebApplicationExtensions
         app.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true);
         // Inside the page's status handling, so that API errors are answered as JSON before it would render HTML.
         app.UseApiProblems();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

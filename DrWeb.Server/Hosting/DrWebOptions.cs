@@ -22,7 +22,19 @@ public sealed class DrWebOptions
 
     public TrainingJobOptions Training { get; set; } = new();
 
+    public RateLimitOptions RateLimits { get; set; } = new();
+
     public string ResolveDataFolder() => Path.GetFullPath(DataFolder);
+}
+
+/// <summary>Requests allowed per client address and minute, before a 429 with Retry-After.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Sign-in attempts (POSTs to the sign-in page). Identity also locks an account after 10 wrong passwords.</summary>
+    public int SignInPerMinute { get; set; } = 10;
+
+    /// <summary>API requests per token (or, without one, per address).</summary>
+    public int ApiPerMinute { get; set; } = 600;
 }
 
 public sealed class ScreeningOptions

@@ -27,6 +27,9 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
             ["DrWeb:DataFolder"] = _data.Path,
             ["DrWeb:Admin:Email"] = AdminEmail,
             ["DrWeb:Admin:Password"] = Password,
+            // Tests sign in far more often than people; the limits themselves are tested with their own settings.
+            ["DrWeb:RateLimits:SignInPerMinute"] = "100000",
+            ["DrWeb:RateLimits:ApiPerMinute"] = "100000",
         };
         foreach (var (key, value) in Settings) settings[key] = value;
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));

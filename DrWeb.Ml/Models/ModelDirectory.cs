@@ -35,17 +35,32 @@ public static class ModelDirectory
             ? state.Where(kv => manifest.TrainablePrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
                    .ToDictionary(kv => kv.Key, kv => kv.Value)
             : new Dictionary<string, Tensor>(state);
-        string weights = Path.Combine(directory, manifest.WeightsFile);
-        string temp = weights + ".tmp";
+        var parts = new List<Dictionary<string, Tensor>>();
         using (var scope = NewDisposeScope())
         {
             if (int8Weights)
                 stored = Quantize(stored);
             if (halfPrecision)
                 stored = stored.ToDictionary(kv => kv.Key, kv => kv.Value.dtype == ScalarType.Float32 ? kv.Value.to(ScalarType.Float16) : kv.Value);
-            Safetensors.SaveStateDict(temp, stored);
+            // Parts of bounded size keep every file small enough for a repository or an upload form.
+            long size = 0;
+            foreach (var (key, value) in stored)
+            {
+                long bytes = value.NumberOfElements * value.ElementSize;
+                if (parts.Count == 0 || (size > 0 && size + bytes > MaxWeightsFileBytes)) { parts.Add([]); size = 0; }
+                parts[^1][key] = value;
+                size += bytes;
+            }
+            if (parts.Count == 0) parts.Add([]);
+            var names = PartNames(manifest.WeightsFile, parts.Count);
+            for (int i = 0; i < parts.Count; i++)
+            {
+                string path = Path.Combine(directory, names[i]), temp = path + ".tmp";
+                Safetensors.SaveStateDict(temp, parts[i]);
+                File.Move(temp, path, overwrite: true);
+            }
+            manifest = manifest with { MoreWeightsFiles = names.Skip(1).ToList() };
         }
-        File.Move(temp, weights, overwrite: true);
         var final = manifest with
         {
             WeightsContent = trainedOnly ? "trained-only" : "full", WeightsPrecision = int8Weights ? "int8" : halfPrecision ? "fp16" : "fp32",
@@ -90,6 +105,15 @@ public static class ModelDirectory
         }
     }
 
+    /// <summary>Largest weights file written; bigger models are stored in parts (<c>weights.safetensors</c>, <c>weights-2.safetensors</c>, ...).</summary>
+    public const long MaxWeightsFileBytes = 20L << 20;
+
+    private static List<string> PartNames(string first, int count)
+    {
+        string stem = Path.GetFileNameWithoutExtension(first), extension = Path.GetExtension(first);
+        return Enumerable.Range(1, count).Select(i => i == 1 ? first : $"{stem}-{i}{extension}").ToList();
+    }
+
     /// <summary>Rewrites only <c>model.json</c> (atomically), e.g. after calibration or a new operating point.</summary>
     public static void SaveManifest(string directory, ModelManifest manifest)
     {
@@ -129,13 +153,20 @@ public static class ModelDirectory
             ? new EnsembleClassifier(manifest.EnsembleMembers.Select(_ => Base()).ToList())
             : Base();
         string weights = Path.Combine(directory, manifest.WeightsFile);
-        if (manifest.WeightsContent == "full" && !manifest.IsEnsemble)
+        if (manifest.WeightsContent == "full" && !manifest.IsEnsemble && manifest.MoreWeightsFiles.Count == 0)
         {
             CheckpointImporter.Load(model, weights);
         }
         else
         {
             var state = CheckpointImporter.ReadStateDict(weights, out _);
+            foreach (string part in manifest.MoreWeightsFiles)
+            {
+                string path = Path.Combine(directory, part);
+                if (!File.Exists(path))
+                    throw new CheckpointNotFoundException($"{directory} lacks {part}, one of the weight files its model.json names. Copy the whole model folder.");
+                foreach (var (key, value) in CheckpointImporter.ReadStateDict(path, out _)) state[key] = value;
+            }
             try
             {
                 if (manifest.WeightsPrecision == "int8") Dequantize(state);

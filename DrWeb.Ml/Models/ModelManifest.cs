@@ -30,6 +30,13 @@ public sealed record ModelManifest
     /// <summary>The weights file in this folder.</summary>
     public string WeightsFile { get; init; } = "weights.safetensors";
 
+    /// <summary>Further weight files when the tensors are stored in parts (each at most <see cref="ModelDirectory.MaxWeightsFileBytes"/>).</summary>
+    public IReadOnlyList<string> MoreWeightsFiles { get; init; } = [];
+
+    /// <summary>Every weights file, the first one first.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> AllWeightsFiles => [WeightsFile, .. MoreWeightsFiles];
+
     /// <summary><c>full</c>, or <c>trained-only</c> when the rest comes from <see cref="BaseWeights"/>.</summary>
     public string WeightsContent { get; init; } = "full";
 

@@ -197,7 +197,7 @@ public sealed partial class ModelRegistry(
         try
         {
             var manifest = ModelDirectory.ReadManifest(source);
-            foreach (string file in new[] { ModelManifest.FileName, manifest.WeightsFile })
+            foreach (string file in manifest.AllWeightsFiles.Prepend(ModelManifest.FileName))
             {
                 string from = Path.Combine(source, file);
                 if (!File.Exists(from))
@@ -234,8 +234,8 @@ public sealed partial class ModelRegistry(
                 await content.CopyToAsync(target, token);
             }
             var manifest = ModelDirectory.ReadManifest(staging);
-            if (!File.Exists(Path.Combine(staging, manifest.WeightsFile)))
-                return RegistryResult.Fail($"model.json names the weights file {manifest.WeightsFile}; choose it too.");
+            if (manifest.AllWeightsFiles.FirstOrDefault(f => !File.Exists(Path.Combine(staging, f))) is { } lacking)
+                return RegistryResult.Fail($"model.json names the weights file {lacking}; choose it too (all of: {string.Join(", ", manifest.AllWeightsFiles)}).");
             return await RegisterStagedAsync(staging, string.IsNullOrWhiteSpace(name) ? null : name, token);
         }
         catch (CheckpointException e)

@@ -60,7 +60,7 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
         await page.GotoAsync(_server.Url + "/admin/models");
         await Chromium.SignInAsync(page, _server, "/admin/models");
-        await page.Locator("input[type=file]").First.SetInputFilesAsync([Path.Combine(ensemble, "model.json"), Path.Combine(ensemble, "weights.safetensors")]);
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(Directory.GetFiles(ensemble));
         await page.GetByRole(AriaRole.Button, new() { Name = "Import model" }).ClickAsync();
         var message = page.Locator("[data-testid=registry-message]");
         await message.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });

@@ -62,7 +62,8 @@ public class EnsembleTests
     {
         using var tmp = SharedData.TempFolder();
         string folder = EnsembleFolders.Ensemble(tmp.Path, 11, 12);
-        Assert.Equal(["model.json", "weights.safetensors"], Directory.GetFiles(folder).Select(f => Path.GetFileName(f)).Order().ToArray());
+        var stored = ModelDirectory.ReadManifest(folder);
+        Assert.Equal(stored.AllWeightsFiles.Prepend("model.json").Order(), Directory.GetFiles(folder).Select(f => Path.GetFileName(f)).Order());
 
         var (model, manifest) = ModelDirectory.Load(folder);
         Assert.True(manifest.IsEnsemble);

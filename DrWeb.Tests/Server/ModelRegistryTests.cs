@@ -41,7 +41,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         using var copy = new TempFolder();
         string source = Path.Combine(copy.Path, "second-opinion");
         Directory.CreateDirectory(source);
-        foreach (string f in new[] { ModelManifest.FileName, "weights.safetensors" })
+        foreach (string f in ModelDirectory.ReadManifest(StarterFolder).AllWeightsFiles.Prepend(ModelManifest.FileName))
             File.Copy(Path.Combine(StarterFolder, f), Path.Combine(source, f));
 
         var imported = await Registry.ImportModelFolderAsync(source);
@@ -123,6 +123,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         manifest["Architecture"] = "densenet121";
         manifest["BaseWeights"] = null;
         manifest["WeightsContent"] = "full";
+        manifest["MoreWeightsFiles"] = new JsonArray();
         File.WriteAllText(copy.File(ModelManifest.FileName), manifest.ToJsonString());
         int before = (await Registry.ListAsync()).Count;
 

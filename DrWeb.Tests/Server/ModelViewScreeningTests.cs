@@ -32,7 +32,8 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
             var manifest = ModelDirectory.ReadManifest(StarterFolder);
             File.WriteAllText(Path.Combine(source, ModelManifest.FileName),
                 JsonSerializer.Serialize(manifest with { Preprocessing = prep }, ModelManifest.Json));
-            File.Copy(Path.Combine(StarterFolder, manifest.WeightsFile), Path.Combine(source, manifest.WeightsFile));
+            foreach (string file in manifest.AllWeightsFiles)
+                File.Copy(Path.Combine(StarterFolder, file), Path.Combine(source, file));
             var imported = await registry.ImportModelFolderAsync(source);
             Assert.True(imported.Succeeded, imported.Message);
             version = (await registry.ListAsync()).Single(v => v.Name == name);

@@ -14,4 +14,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-dotnet test DrWeb.sln --logger "console;verbosity=normal" "$@"
+results="TestResults/run-$(date +%Y%m%d-%H%M%S)"
+status=0
+dotnet test DrWeb.sln --logger "console;verbosity=normal" --logger "trx;LogFileName=drweb.trx" \
+  --results-directory "$results" "$@" || status=$?
+
+# The console log is long and servers write into it; repeat the failures where a reader of the tail sees them.
+if [ "$status" -ne 0 ]; then
+  bash scripts/failed-tests.sh "$results"/*.trx || true
+fi
+exit "$status"

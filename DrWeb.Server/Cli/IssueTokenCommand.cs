@@ -29,7 +29,7 @@ internal static class IssueTokenCommand
                     parse.InvocationConfiguration.Error.WriteLine($"error: no user '{parse.GetValue(email)}' in {data.DatabasePath}. Start the app once and create the user first.");
                     return 2;
                 }
-                var (_, secret) = await new ApiTokenService(factory).IssueAsync(user.Id, parse.GetValue(name)!, token);
+                var (_, secret) = await new ApiTokenService(factory, new AuditLog(factory)).IssueAsync(AuditAction.System + " (command line)", user.Id, parse.GetValue(name)!, token);
                 parse.InvocationConfiguration.Output.WriteLine(secret);
             }
             return 0;

@@ -23,6 +23,8 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<CaseNote> CaseNotes => Set<CaseNote>();
     public DbSet<Lesson> Lessons => Set<Lesson>();
     public DbSet<LessonItem> LessonItems => Set<LessonItem>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<IdempotentRequest> IdempotentRequests => Set<IdempotentRequest>();
 
     /// <summary>
     /// SQLite cannot compare or order DateTimeOffset values, so DrWeb's own timestamps are stored as UTC ticks.
@@ -38,6 +40,8 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             c.HasIndex(x => x.ImageHash);
             c.HasIndex(x => x.CreatedUtc);
             c.HasIndex(x => x.PatientId);
+            c.HasIndex(x => x.UploadedBy);
+            c.Property(x => x.UploadedBy).HasMaxLength(256);
             c.Property(x => x.ImageHash).HasMaxLength(64);
             c.Property(x => x.FileName).HasMaxLength(255);
             c.Property(x => x.Format).HasMaxLength(16);
@@ -64,7 +68,7 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             t.Property(x => x.RevokedUtc).HasConversion(UtcTicks);
             t.Property(x => x.LastUsedUtc).HasConversion(UtcTicks);
         });
-            builder.Entity<ModelVersion>(m =>
+        builder.Entity<ModelVersion>(m =>
         {
             m.HasIndex(x => x.Name).IsUnique();
             m.Property(x => x.Name).HasMaxLength(100);
@@ -171,6 +175,26 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             i.HasOne(x => x.Case).WithMany().HasForeignKey(x => x.EvaluationCaseId).OnDelete(DeleteBehavior.Cascade);
             i.HasIndex(x => new { x.LessonId, x.Position });
             i.Property(x => x.Notes).HasMaxLength(2000);
+        });
+        builder.Entity<AuditEntry>(a =>
+        {
+            a.HasIndex(x => x.TimeUtc);
+            a.HasIndex(x => new { x.Action, x.TimeUtc });
+            a.Property(x => x.Action).HasMaxLength(32);
+            a.Property(x => x.Actor).HasMaxLength(256);
+            a.Property(x => x.Subject).HasMaxLength(256);
+            a.Property(x => x.Detail).HasMaxLength(1000);
+            a.Property(x => x.Address).HasMaxLength(64);
+            a.Property(x => x.TimeUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<IdempotentRequest>(r =>
+        {
+            r.HasIndex(x => new { x.UserName, x.Key }).IsUnique();
+            r.HasIndex(x => x.CreatedUtc);
+            r.Property(x => x.UserName).HasMaxLength(256);
+            r.Property(x => x.Key).HasMaxLength(128);
+            r.Property(x => x.RequestHash).HasMaxLength(64);
+            r.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
         });
     }
 }

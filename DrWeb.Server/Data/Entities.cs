@@ -28,6 +28,7 @@ public sealed class Case
     /// <summary>The uploading doctor's own grade, if given, for later comparison.</summary>
     public int? DoctorGrade { get; set; }
 
+    /// <summary>The e-mail of the user who uploaded it; null only for cases stored before uploads recorded it.</summary>
     public string? UploadedBy { get; set; }
 
     /// <summary>The image-quality gate's verdict (Good, Usable, Ungradable); null for cases screened before the gate existed.</summary>
@@ -436,4 +437,49 @@ public sealed class OperatingPointChange
     public required string Basis { get; set; }
     public double ValidationSensitivity { get; set; }
     public double ValidationSpecificity { get; set; }
+}
+
+/// <summary>
+/// One security-relevant event: who did what to which thing, from where. Rows are only ever added; the admin's audit
+/// page reads them.
+/// </summary>
+public sealed class AuditEntry
+{
+    public long Id { get; set; }
+    public DateTimeOffset TimeUtc { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>One of <see cref="Services.AuditAction"/>'s names.</summary>
+    public required string Action { get; set; }
+
+    /// <summary>The signed-in user's e-mail, the e-mail tried at a failed sign-in, or <c>system</c>.</summary>
+    public required string Actor { get; set; }
+
+    /// <summary>What was acted on: a user's e-mail, a case id, a model version, a lesson, a token's name.</summary>
+    public string? Subject { get; set; }
+
+    public string? Detail { get; set; }
+
+    /// <summary>The client's address, where the event came from a request.</summary>
+    public string? Address { get; set; }
+}
+
+/// <summary>
+/// The first answer to an API request sent with an <c>Idempotency-Key</c>, so that a client's retry of the same request
+/// gets that answer again instead of a second case.
+/// </summary>
+public sealed class IdempotentRequest
+{
+    public long Id { get; set; }
+    public required string UserName { get; set; }
+    public required string Key { get; set; }
+
+    /// <summary>SHA-256 of the request's files and fields: the same key with a different request is refused.</summary>
+    public required string RequestHash { get; set; }
+
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Null while the first request is still being processed.</summary>
+    public int? StatusCode { get; set; }
+
+    public string? ResponseJson { get; set; }
 }

@@ -31,6 +31,8 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<ModelRegistry>();
         builder.Services.AddSingleton<ScreeningService>();
         builder.Services.AddSingleton<CaseQueries>();
+        builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddSingleton<IdempotentRequests>();
         builder.Services.AddSingleton<DisplayImages>();
         builder.Services.AddSingleton<GalleryQueries>();
         builder.Services.AddSingleton<Lessons>();
@@ -145,6 +147,7 @@ public static class DrWebApplicationExtensions
                 o.Lockout.MaxFailedAccessAttempts = 10;
             })
             .AddRoles<IdentityRole>()
+            .AddPasswordValidator<DrWeb.Server.Services.Passwords.CommonPasswordValidator>()
             .AddEntityFrameworkStores<DrWebDbContext>()
             .AddSignInManager()
             .AddDefaultTokenProviders();
@@ -152,6 +155,7 @@ public static class DrWebApplicationExtensions
         services.AddAuthorization(TrainingApi.AddTrainingApiPolicy);
         services.AddScoped<AccountSetup>();
         services.AddScoped<UserAdministration>();
+        services.AddScoped<PasswordSignIn>();
         // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
         services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(data.Sub("keys")), NullLoggerFactory.Instance));

@@ -37,8 +37,21 @@ public sealed class RateLimitOptions
     public int ApiPerMinute { get; set; } = 600;
 }
 
+/// <summary>Which screening cases a Doctor sees; Admins always see all.</summary>
+public enum CaseVisibility
+{
+    /// <summary>A Doctor sees the cases they uploaded.</summary>
+    Own,
+
+    /// <summary>Every Doctor sees every case (a small practice sharing its patients).</summary>
+    All,
+}
+
 public sealed class ScreeningOptions
 {
+    /// <summary><c>own</c> (the default) or <c>all</c>; applies to pages, the API and the image endpoints.</summary>
+    public CaseVisibility CaseVisibility { get; set; } = CaseVisibility.Own;
+
     /// <summary>Largest accepted upload, checked on the server before anything is decoded.</summary>
     public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
 

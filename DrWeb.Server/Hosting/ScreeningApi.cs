@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text.Json;
 using DrWeb.Ml.Inference;
 using DrWeb.Server.Data;
 using DrWeb.Server.Services;
@@ -34,22 +35,25 @@ public static class ScreeningApi
         // Token-authenticated, never cookie-authenticated, so cross-site request forgery does not apply.
         api.MapPost("", ScreenAsync).DisableAntiforgery();
         api.MapGet("{id:guid}", async (Guid id, CaseQueries cases, HttpContext http) =>
-            await cases.GetAsync(id, http.RequestAborted) is { } found
+            await OpenAsync(id, cases, http, "the case (API)") is { } found
                 ? Results.Ok(Item(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First(), false))
                 : NotFound(id));
         api.MapGet("{id:guid}/overlay", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
-            LatestImageAsync(id, cases, store, http, (_, p) => p.OverlayHash, "image/png"));
+            LatestImageAsync(id, cases, store, http, "the heatmap (API)", (_, p) => p.OverlayHash, "image/png"));
         api.MapGet("{id:guid}/model-view", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
-            LatestImageAsync(id, cases, store, http, (_, p) => p.ModelViewHash, "image/png"));
+            LatestImageAsync(id, cases, store, http, "the model's view (API)", (_, p) => p.ModelViewHash, "image/png"));
         api.MapGet("{id:guid}/original", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
-            LatestImageAsync(id, cases, store, http, (c, _) => c.ImageHash, null));
+            LatestImageAsync(id, cases, store, http, "the original photograph (API)", (c, _) => c.ImageHash, null));
     }
 
+    private static Task<Case?> OpenAsync(Guid id, CaseQueries cases, HttpContext http, string what) =>
+        cases.OpenAsync(id, http.User, what, http.Connection.RemoteIpAddress?.ToString(), http.RequestAborted);
+
     /// <summary>One stored image of a case's latest prediction; the original keeps the type it was uploaded with.</summary>
-    private static async Task<IResult> LatestImageAsync(Guid id, CaseQueries cases, ImageStore store, HttpContext http,
+    private static async Task<IResult> LatestImageAsync(Guid id, CaseQueries cases, ImageStore store, HttpContext http, string what,
         Func<Case, Prediction, string?> pick, string? contentType)
     {
-        if (await cases.GetAsync(id, http.RequestAborted) is not { } found)
+        if (await OpenAsync(id, cases, http, what) is not { } found)
             return NotFound(id);
         string? hash = pick(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First());
         if (hash is null)
@@ -59,11 +63,18 @@ public static class ScreeningApi
         return Results.File(bytes, contentType ?? SixLabors.ImageSharp.Image.DetectFormat(bytes).DefaultMimeType);
     }
 
-    private static async Task<IResult> ScreenAsync(HttpRequest request, ScreeningService screening, IOptions<DrWebOptions> options, ClaimsPrincipal user)
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private static async Task<IResult> ScreenAsync(HttpRequest request, ScreeningService screening, IdempotentRequests idempotency,
+        IOptions<DrWebOptions> options, ClaimsPrincipal user)
     {
         if (!request.HasFormContentType)
             return Results.Problem(statusCode: 400, title: "Expected multipart/form-data",
                 detail: "Send the images as multipart/form-data file fields, with optional patientId, eye and doctorGrade fields.");
+        string? key = request.Headers[IdempotencyKeyHeader];
+        if (key is not null && !IdempotentRequests.IsValidKey(key))
+            return Results.Problem(statusCode: 400, title: "Invalid Idempotency-Key",
+                detail: "The Idempotency-Key header must be 1 to 128 visible ASCII characters; a new UUID per request is typical.");
         var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
         if (form.Files.Count == 0)
             return Results.Problem(statusCode: 400, title: "No image", detail: "Attach at least one image file.");
@@ -74,22 +85,65 @@ public static class ScreeningApi
                 return Results.Problem(statusCode: 400, title: "Invalid doctorGrade", detail: "doctorGrade must be a number from 0 to 4.");
             doctorGrade = g;
         }
+        string userName = user.Identity?.Name ?? "";
+        if (key is null)
+            return (await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, request.HttpContext.RequestAborted)).ToResult();
+
+        switch (await idempotency.BeginAsync(userName, key, await RequestHashAsync(form), request.HttpContext.RequestAborted))
+        {
+            case IdempotencyDecision.Replay replay:
+                request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+                return new ApiAnswer(replay.StatusCode, replay.Json).ToResult();
+            case IdempotencyDecision.InProgress:
+                return Results.Problem(statusCode: 409, title: "Request in progress",
+                    detail: "A request with this Idempotency-Key is still being processed. Retry it in a few seconds to get its result.");
+            case IdempotencyDecision.Mismatch:
+                return Results.Problem(statusCode: 422, title: "Idempotency-Key reused",
+                    detail: "This Idempotency-Key was used for a different request in the last 24 hours. Use a new key for a new request.");
+            case IdempotencyDecision.Process process:
+                ApiAnswer answer;
+                try
+                {
+                    // With a key the work is finished even if the client goes away: its retry then gets this answer.
+                    answer = await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, CancellationToken.None);
+                }
+                catch
+                {
+                    await idempotency.AbandonAsync(process.Id);
+                    throw;
+                }
+                await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
+                return answer.ToResult();
+            default:
+                throw new InvalidOperationException("Unknown idempotency decision.");
+        }
+    }
+
+    /// <summary>A JSON answer kept as text, so that a replay is byte for byte the first answer.</summary>
+    private sealed record ApiAnswer(int Status, string Json)
+    {
+        public IResult ToResult() => Results.Text(Json, Status < 400 ? "application/json" : "application/problem+json",
+            System.Text.Encoding.UTF8, Status);
+    }
+
+    private static async Task<ApiAnswer> ScreenFormAsync(IFormCollection form, int? doctorGrade, string userName, ScreeningService screening,
+        ScreeningOptions options, CancellationToken token)
+    {
         bool gradeAnyway = bool.TryParse(form["gradeAnyway"].FirstOrDefault(), out bool anyway) && anyway;
-        long max = options.Value.Screening.MaxUploadBytes;
         var results = new List<ScreeningItem>();
         foreach (var file in form.Files)
         {
             ScreeningOutcome outcome;
-            if (file.Length > max)
+            if (file.Length > options.MaxUploadBytes)
             {
-                outcome = ScreeningOutcome.TooLarge(file.FileName, file.Length, max);
+                outcome = ScreeningOutcome.TooLarge(file.FileName, file.Length, options.MaxUploadBytes);
             }
             else
             {
                 using var ms = new MemoryStream();
-                await file.CopyToAsync(ms, request.HttpContext.RequestAborted);
+                await file.CopyToAsync(ms, token);
                 outcome = await screening.ScreenAsync(new ScreeningUpload(file.FileName, ms.ToArray(), form["patientId"].FirstOrDefault(),
-                    form["eye"].FirstOrDefault(), doctorGrade, user.Identity?.Name, gradeAnyway), cancellationToken: request.HttpContext.RequestAborted);
+                    form["eye"].FirstOrDefault(), doctorGrade, gradeAnyway) { UploadedBy = userName }, cancellationToken: token);
             }
             results.Add(outcome.Succeeded
                 ? Item(outcome.Case!, outcome.Prediction!, outcome.SeenBefore)
@@ -97,9 +151,32 @@ public static class ScreeningApi
                     outcome.Quality?.Verdict.ToString(), outcome.Quality?.Reasons.Select(r => r.Message).ToList()));
         }
         if (results.All(r => r.Error is not null))
-            return Results.Problem(statusCode: 422, title: "No image could be screened",
-                detail: string.Join(" ", results.Select(r => r.Error)), extensions: new Dictionary<string, object?> { ["results"] = results });
-        return Results.Ok(new ScreeningResponse(results));
+        {
+            var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = 422, Title = "No image could be screened", Detail = string.Join(" ", results.Select(r => r.Error)),
+                Type = "https://tools.ietf.org/html/rfc4918#section-11.2", Extensions = { ["results"] = results },
+            };
+            return new ApiAnswer(422, JsonSerializer.Serialize(problem, JsonSerializerOptions.Web));
+        }
+        return new ApiAnswer(200, JsonSerializer.Serialize(new ScreeningResponse(results), JsonSerializerOptions.Web));
+    }
+
+    /// <summary>SHA-256 over the fields and every file's name and bytes: what makes two requests "the same request".</summary>
+    private static async Task<string> RequestHashAsync(IFormCollection form)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var field in form.OrderBy(f => f.Key, StringComparer.Ordinal))
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{field.Key}={field.Value}\n"));
+        var buffer = new byte[81920];
+        foreach (var file in form.Files)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"file {file.Name} {file.FileName} {file.Length}\n"));
+            await using var stream = file.OpenReadStream();
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0) hash.AppendData(buffer, 0, read);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
     private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>
@@ -109,5 +186,5 @@ public static class ScreeningApi
             p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView);
 
     private static IResult NotFound(Guid id) =>
-        Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id}.");
+        Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id} that you may see.");
 }

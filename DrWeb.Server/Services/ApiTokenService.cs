@@ -4,31 +4,33 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Services;
 
-/// <summary>Issues, lists, revokes and checks per-user API tokens.</summary>
-public sealed class ApiTokenService(IDbContextFactory<DrWebDbContext> dbFactory)
+/// <summary>Issues, lists, revokes and checks per-user API tokens; issuing and revoking are audited.</summary>
+public sealed class ApiTokenService(IDbContextFactory<DrWebDbContext> dbFactory, AuditLog audit)
 {
     public const string Prefix = "drw_";
 
     /// <summary>Creates a token for a user; returns the secret, which is never stored and cannot be shown again.</summary>
-    public async Task<(ApiToken Token, string Secret)> IssueAsync(string userId, string name, CancellationToken token = default)
+    public async Task<(ApiToken Token, string Secret)> IssueAsync(string actor, string userId, string name, CancellationToken token = default)
     {
         string secret = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         await using var db = await dbFactory.CreateDbContextAsync(token);
-        if (!await db.Users.AnyAsync(u => u.Id == userId, token))
-            throw new ArgumentException("No such user.");
+        var owner = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, token)
+            ?? throw new ArgumentException("No such user.");
         var issued = new ApiToken { UserId = userId, Name = string.IsNullOrWhiteSpace(name) ? "API token" : name.Trim(), SecretHash = Hash(secret) };
         db.ApiTokens.Add(issued);
         await db.SaveChangesAsync(token);
+        await audit.RecordAsync(AuditAction.TokenIssued, actor, owner.Email, $"token '{issued.Name}' ({issued.Id})", token: token);
         return (issued, secret);
     }
 
-    public async Task<bool> RevokeAsync(Guid id, CancellationToken token = default)
+    public async Task<bool> RevokeAsync(string actor, Guid id, CancellationToken token = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(token);
-        var found = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == id, token);
+        var found = await db.ApiTokens.Include(t => t.User).FirstOrDefaultAsync(t => t.Id == id, token);
         if (found is null || found.RevokedUtc is not null) return false;
         found.RevokedUtc = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(token);
+        await audit.RecordAsync(AuditAction.TokenRevoked, actor, found.User?.Email, $"token '{found.Name}' ({found.Id})", token: token);
         return true;
     }
 

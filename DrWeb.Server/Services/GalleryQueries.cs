@@ -41,6 +41,17 @@ public sealed record GalleryPage(IReadOnlyList<EvaluationCase> Cases, int Total)
 /// </summary>
 public sealed class GalleryQueries(IDbContextFactory<DrWebDbContext> dbFactory)
 {
+    /// <summary>
+    /// Whether an image in the store belongs to a gallery case (its photograph, heatmaps or model view), which is all
+    /// that the gallery's image endpoint may serve: screening originals are reached only through their case.
+    /// </summary>
+    public async Task<bool> IsGalleryImageAsync(string hash, CancellationToken token = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(token);
+        return await db.EvaluationCases.AnyAsync(c => c.ImageHash == hash || c.HeatmapPredictedHash == hash
+            || c.HeatmapTrueHash == hash || c.ModelViewHash == hash, token);
+    }
+
     public async Task<List<GalleryEvaluation>> EvaluationsAsync(CancellationToken token = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(token);

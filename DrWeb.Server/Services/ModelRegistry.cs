@@ -28,7 +28,7 @@ public sealed record RegistryResult(bool Succeeded, string Message, IReadOnlyLis
 /// load.
 /// </summary>
 public sealed partial class ModelRegistry(
-    IDbContextFactory<DrWebDbContext> dbFactory, DataFolder data, StarterModel starter, ActiveModel active,
+    IDbContextFactory<DrWebDbContext> dbFactory, DataFolder data, StarterModel starter, ActiveModel active, AuditLog audit,
     ILogger<ModelRegistry> logger)
 {
     /// <summary>Architectures whose torchvision ImageNet checkpoints can be imported (ResNet18's base ships with the app).</summary>
@@ -92,7 +92,7 @@ public sealed partial class ModelRegistry(
     /// Makes a version the one screening uses. The weights are loaded before the switch, so a version that does not
     /// load leaves the active one in place; gradings in flight finish on the model they started with.
     /// </summary>
-    public async Task<RegistryResult> ActivateAsync(Guid id, CancellationToken token = default)
+    public async Task<RegistryResult> ActivateAsync(Guid id, string actor, CancellationToken token = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(token);
         var chosen = await db.ModelVersions.FirstOrDefaultAsync(v => v.Id == id, token);
@@ -112,6 +112,7 @@ public sealed partial class ModelRegistry(
         chosen.IsActive = true;
         chosen.ActivatedUtc = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(token);
+        await audit.RecordAsync(AuditAction.ModelActivated, actor, chosen.Name, chosen.DisplayName, token: token);
         return RegistryResult.Ok($"{chosen.DisplayName} is now active for screening.");
     }
 
@@ -181,6 +182,8 @@ public sealed partial class ModelRegistry(
             Basis = point.Basis, ValidationSensitivity = point.Sensitivity.Value, ValidationSpecificity = point.Specificity.Value,
         });
         await db.SaveChangesAsync(token);
+        await audit.RecordAsync(AuditAction.OperatingPointChanged, changedBy, version.Name, string.Create(CultureInfo.InvariantCulture,
+            $"threshold {previous?.Threshold.ToString("0.000", CultureInfo.InvariantCulture) ?? "none"} -> {point.Threshold:0.000}, {point.Basis}"), token: token);
         if (version.IsActive) active.UpdateOperatingPoint(version.DisplayName, point);
         logger.LogInformation("Operating point of {Name} set to {Threshold} ({Basis}) by {User}", version.Name, point.Threshold, point.Basis, changedBy);
         return RegistryResult.Ok(string.Create(CultureInfo.InvariantCulture,

@@ -9,10 +9,14 @@ using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Services;
 
-/// <summary>One file to screen, with the doctor's optional fields.</summary>
+/// <summary>One file to screen, with the doctor's optional fields and the user who uploads it.</summary>
 /// <param name="GradeAnyway">Grade even if the quality gate calls the image ungradable (the override is recorded).</param>
 public sealed record ScreeningUpload(string FileName, byte[] Bytes, string? PatientId = null, string? Eye = null,
-    int? DoctorGrade = null, string? UploadedBy = null, bool GradeAnyway = false);
+    int? DoctorGrade = null, bool GradeAnyway = false)
+{
+    /// <summary>The uploader's e-mail (the signed-in user's name): every case records who made it.</summary>
+    public required string UploadedBy { get; init; }
+}
 
 /// <summary>What happened to one upload: a stored case, or a message that says what was wrong (and nothing stored).</summary>
 public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? Prediction, string? Error, string? ErrorId, bool SeenBefore,
@@ -147,7 +151,10 @@ public sealed class ScreeningService(
     {
         string hash = ImageStore.HashOf(upload.Bytes);
         await using var db = await dbFactory.CreateDbContextAsync(token);
-        bool seenBefore = await db.Cases.AnyAsync(c => c.ImageHash == hash, token);
+        // "Seen before" must not reveal another doctor's case to a doctor who may not see it.
+        bool seenBefore = _options.CaseVisibility == CaseVisibility.All
+            ? await db.Cases.AnyAsync(c => c.ImageHash == hash, token)
+            : await db.Cases.AnyAsync(c => c.ImageHash == hash && c.UploadedBy == upload.UploadedBy, token);
         store.Save(upload.Bytes);
         string overlayHash = store.Save(overlay);
         string viewHash = store.Save(view.ToPng());
@@ -180,6 +187,8 @@ public sealed class ScreeningService(
         string name = upload.FileName;
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\']) >= 0 || name.Contains("..") || name.Any(char.IsControl) || name.Length > 255)
             return $"The file name '{new string(name.Where(c => !char.IsControl(c)).Take(80).ToArray())}' contains path characters or is too long. Rename the file and upload it again.";
+        if (string.IsNullOrWhiteSpace(upload.UploadedBy))
+            return "The upload does not say who made it; sign in and upload again.";
         if (upload.Eye is { Length: > 0 } eye && eye.ToLowerInvariant() is not ("left" or "right"))
             return $"Eye must be 'left' or 'right', not '{eye}'.";
         if (upload.DoctorGrade is < 0 or > 4)

@@ -140,7 +140,7 @@ public sealed class TrainingRuns(
     /// Activates the run's model only if its referable AUC (then kappa) on the run's validation split beats the active
     /// model's on the same images.
     /// </summary>
-    public async Task<RegistryResult> ActivateIfBetterAsync(Guid runId, CancellationToken token = default)
+    public async Task<RegistryResult> ActivateIfBetterAsync(Guid runId, string actor, CancellationToken token = default)
     {
         var run = await GetAsync(runId, token);
         if (run?.ModelVersionId is not { } candidateId)
@@ -149,7 +149,7 @@ public sealed class TrainingRuns(
         var versions = await registry.ListAsync(token);
         var activeVersion = versions.FirstOrDefault(v => v.IsActive);
         if (activeVersion is null)
-            return await registry.ActivateAsync(candidateId, token);
+            return await registry.ActivateAsync(candidateId, actor, token);
         if (activeVersion.Id == candidateId)
             return RegistryResult.Ok("This run's model is already active.");
         var mine = evaluations.FirstOrDefault(e => e.ModelVersionId == candidateId);
@@ -161,7 +161,7 @@ public sealed class TrainingRuns(
         string figures = $"referable AUC {Show(mine.ReferableAuc)} vs {Show(theirs.ReferableAuc)}, kappa {mine.Kappa:0.000} vs {theirs.Kappa:0.000} on the same {mine.Images} images";
         if (better <= 0)
             return RegistryResult.Fail($"Not activated: {activeVersion.Name} is at least as good ({figures}).");
-        var activated = await registry.ActivateAsync(candidateId, token);
+        var activated = await registry.ActivateAsync(candidateId, actor, token);
         return activated.Succeeded ? RegistryResult.Ok($"Activated: better than {activeVersion.Name} ({figures}).") : activated;
     }
 

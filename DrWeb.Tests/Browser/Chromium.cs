@@ -23,4 +23,27 @@ public static class Chromium
         await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
         await page.WaitForTimeoutAsync(1000);
     }
+
+    /// <summary>
+    /// Waits for an element to be shown; if it never is, fails with the page's address and text and a screenshot in
+    /// artifacts/screenshots, so that a failure on CI says what the page showed instead.
+    /// </summary>
+    public static async Task<ILocator> ShownAsync(IPage page, string selector, float timeoutMs = 60_000)
+    {
+        var locator = page.Locator(selector).First;
+        try
+        {
+            await locator.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = timeoutMs });
+            return locator;
+        }
+        catch (TimeoutException)
+        {
+            string shots = Path.Combine(Support.SharedData.RepoRoot, "artifacts", "screenshots");
+            Directory.CreateDirectory(shots);
+            string shot = Path.Combine(shots, $"missing-{DateTime.UtcNow:HHmmss}.png");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+            string text = await page.InnerTextAsync("body");
+            throw new TimeoutException($"'{selector}' was not shown within {timeoutMs / 1000:0} s on {page.Url} (screenshot {shot}). The page said: {text[..Math.Min(text.Length, 1500)]}");
+        }
+    }
 }

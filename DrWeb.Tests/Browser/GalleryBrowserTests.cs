@@ -59,8 +59,9 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         await page.ClickAsync("text=Missed severe disease");
         await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/gallery/lessons/[0-9a-f-]+$"));
         string lessonUrl = page.Url;
+        await Chromium.ShownAsync(page, "[data-testid=lesson-items] tbody tr img");
         await page.WaitForTimeoutAsync(1000);
-        await page.ClickAsync("[data-testid=present]");
+        await (await Chromium.ShownAsync(page, "[data-testid=present]")).ClickAsync();
         await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/present$"));
         await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
         var hidden = page.Locator("[data-testid=hidden]");

@@ -84,6 +84,8 @@ public class LessonsTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
         Assert.Equal(5, sources.Count);
         Assert.All(sources, s => Assert.StartsWith("data:image/jpeg;base64,", s));
         Assert.DoesNotMatch("(href|src)=\"(https?:)?//", html);
+        var (audited, _) = await factory.Services.GetRequiredService<AuditLog>().ListAsync(new AuditFilter(AuditAction.LessonExported));
+        Assert.Contains(audited, e => e.Subject == lesson.Id.ToString() && e.Actor.StartsWith("educator-"));
     }
 
     [Fact]

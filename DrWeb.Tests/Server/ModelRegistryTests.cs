@@ -55,10 +55,12 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.NotNull(before);
         string oldVersion = before.Version;
 
-        var activated = await Registry.ActivateAsync(version.Id);
+        var activated = await Registry.ActivateAsync(version.Id, DrWebFactory.AdminEmail);
         Assert.True(activated.Succeeded, activated.Message);
         Assert.StartsWith("second-opinion", Active.Version);
         Assert.Equal(version.Id, (await Registry.ListAsync()).Single(v => v.IsActive).Id);
+        var (audited, _) = await factory.Services.GetRequiredService<AuditLog>().ListAsync(new AuditFilter(AuditAction.ModelActivated));
+        Assert.Contains(audited, e => e.Actor == DrWebFactory.AdminEmail && e.Subject == "second-opinion");
 
         // The lease taken before the switch still grades, on the model it started with.
         var result = before.Grader.Grade(image, explain: false);
@@ -69,13 +71,13 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.StartsWith("second-opinion", after!.Version);
 
         var screened = await factory.Services.GetRequiredService<ScreeningService>()
-            .ScreenAsync(new ScreeningUpload("10007_left.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())));
+            .ScreenAsync(new ScreeningUpload("10007_left.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())) { UploadedBy = "doctor@drweb.test" });
         Assert.True(screened.Succeeded, screened.Error);
         Assert.StartsWith("second-opinion", screened.Prediction!.ModelVersion);
 
         // Back to the starter, so that other tests in this class see the usual model.
         var starter = (await Registry.ListAsync()).Single(v => v.Source == ModelSource.Starter);
-        Assert.True((await Registry.ActivateAsync(starter.Id)).Succeeded);
+        Assert.True((await Registry.ActivateAsync(starter.Id, DrWebFactory.AdminEmail)).Succeeded);
         image.Dispose();
     }
 
@@ -90,11 +92,11 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.True(imported.Succeeded, imported.Message);
         var version = (await Registry.ListAsync()).Single(v => v.Name == "two-heads");
         Assert.StartsWith("ensemble of 2", version.TrainablePolicy);
-        Assert.True((await Registry.ActivateAsync(version.Id)).Succeeded);
+        Assert.True((await Registry.ActivateAsync(version.Id, DrWebFactory.AdminEmail)).Succeeded);
         try
         {
             var screened = await factory.Services.GetRequiredService<ScreeningService>()
-                .ScreenAsync(new ScreeningUpload("10007_left.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())));
+                .ScreenAsync(new ScreeningUpload("10007_left.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())) { UploadedBy = "doctor@drweb.test" });
             Assert.True(screened.Succeeded, screened.Error);
             Assert.StartsWith("two-heads", screened.Prediction!.ModelVersion);
             Assert.False(string.IsNullOrEmpty(screened.Prediction.OverlayHash));
@@ -102,7 +104,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         finally
         {
             var starter = (await Registry.ListAsync()).Single(v => v.Source == ModelSource.Starter);
-            Assert.True((await Registry.ActivateAsync(starter.Id)).Succeeded);
+            Assert.True((await Registry.ActivateAsync(starter.Id, DrWebFactory.AdminEmail)).Succeeded);
         }
 
         var (code, output, error) = await Cli.Run("evaluate", "--model", folder, "--data", Path.GetDirectoryName(SharedData.FundusRawImages)!,
@@ -173,7 +175,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         }
         var vanished = (await Registry.ListAsync()).Single(v => v.Name == "vanished");
 
-        var result = await Registry.ActivateAsync(vanished.Id);
+        var result = await Registry.ActivateAsync(vanished.Id, DrWebFactory.AdminEmail);
 
         Assert.False(result.Succeeded);
         Assert.Contains("active model is unchanged", result.Message);

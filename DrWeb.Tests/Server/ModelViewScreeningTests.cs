@@ -38,7 +38,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
             Assert.True(imported.Succeeded, imported.Message);
             version = (await registry.ListAsync()).Single(v => v.Name == name);
         }
-        var activated = await registry.ActivateAsync(version.Id);
+        var activated = await registry.ActivateAsync(version.Id, DrWebFactory.AdminEmail);
         Assert.True(activated.Succeeded, activated.Message);
     }
 
@@ -54,7 +54,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
         await UseStarterWeightsWithAsync(name, prep);
         byte[] bytes = File.ReadAllBytes(Photo);
 
-        var outcome = await factory.Services.GetRequiredService<ScreeningService>().ScreenAsync(new ScreeningUpload("17_left.jpeg", bytes));
+        var outcome = await factory.Services.GetRequiredService<ScreeningService>().ScreenAsync(new ScreeningUpload("17_left.jpeg", bytes) { UploadedBy = DrWebFactory.AdminEmail });
 
         Assert.True(outcome.Succeeded, outcome.Error);
         var p = outcome.Prediction!;
@@ -73,8 +73,8 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
         using var overlay = Image.Load<Rgb24>(store.Read(p.OverlayHash));
         Assert.Equal(crop ? (224, 224) : (decoded.Width, decoded.Height), (overlay.Width, overlay.Height));
 
-        // The doctor's case page shows the original and the model's view side by side, with the sentence on how it was made.
-        using var client = await factory.SignedInClientAsync(AccountSetup.Doctor);
+        // The uploader's case page shows the original and the model's view side by side, with the sentence on how it was made.
+        using var client = await factory.SignedInClientAsync();
         string html = await client.GetStringAsync($"/screening/case/{outcome.Case!.Id}");
         Assert.Contains("data-testid=\"original-view\"", html);
         Assert.Contains("data-testid=\"model-view\"", html);

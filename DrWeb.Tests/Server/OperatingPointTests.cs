@@ -58,6 +58,8 @@ public class OperatingPointTests(DrWebFactory factory) : IClassFixture<DrWebFact
         Assert.Equal("admin@drweb.test", change.ChangedBy);
         Assert.Equal(recorded, change.PreviousThreshold);
         Assert.Equal(moved, change.Threshold);
+        var (audited, _) = await factory.Services.GetRequiredService<AuditLog>().ListAsync(new AuditFilter(AuditAction.OperatingPointChanged));
+        Assert.Contains(audited, e => e.Actor == "admin@drweb.test" && e.Subject == version.Name && e.Detail!.Contains("->"));
 
         var second = await ScreenAsync(client);
         Assert.NotEqual(first.GetProperty("referable").GetBoolean(), second.GetProperty("referable").GetBoolean());

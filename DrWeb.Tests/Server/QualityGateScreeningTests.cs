@@ -34,7 +34,7 @@ public class QualityGateScreeningTests(DrWebFactory factory) : IClassFixture<DrW
     public async Task A_raw_camera_photograph_is_graded_with_its_quality_verdict()
     {
         _ = factory.Server;
-        var outcome = await Screening.ScreenAsync(new ScreeningUpload("59_left.jpeg", File.ReadAllBytes(Path.Combine(SharedData.FundusRawImages, "59_left.jpeg"))));
+        var outcome = await Screening.ScreenAsync(new ScreeningUpload("59_left.jpeg", File.ReadAllBytes(Path.Combine(SharedData.FundusRawImages, "59_left.jpeg"))) { UploadedBy = "doctor@drweb.test" });
         Assert.True(outcome.Succeeded, outcome.Error);
         Assert.Equal("Good", outcome.Case!.QualityVerdict);
         Assert.False(outcome.Case.QualityOverridden);
@@ -47,13 +47,13 @@ public class QualityGateScreeningTests(DrWebFactory factory) : IClassFixture<DrW
         byte[] blurred = BlurredRawPhotograph();
         int before = await CasesAsync();
 
-        var refused = await Screening.ScreenAsync(new ScreeningUpload("blurred.jpeg", blurred));
+        var refused = await Screening.ScreenAsync(new ScreeningUpload("blurred.jpeg", blurred) { UploadedBy = "doctor@drweb.test" });
 
         Assert.True(refused.Ungradable);
         Assert.Contains("Blurred", refused.Error);
         Assert.Equal(before, await CasesAsync());
 
-        var overridden = await Screening.ScreenAsync(new ScreeningUpload("blurred.jpeg", blurred, GradeAnyway: true));
+        var overridden = await Screening.ScreenAsync(new ScreeningUpload("blurred.jpeg", blurred, GradeAnyway: true) { UploadedBy = "doctor@drweb.test" });
         Assert.True(overridden.Succeeded, overridden.Error);
         Assert.Equal("Ungradable", overridden.Case!.QualityVerdict);
         Assert.True(overridden.Case.QualityOverridden);

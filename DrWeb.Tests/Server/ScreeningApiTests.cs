@@ -86,7 +86,7 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
         var (doctor, id) = await TokenFor(AccountSetup.Doctor);
         using var revoked = Client(doctor);
         Assert.Equal(HttpStatusCode.NotFound, (await revoked.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
-        Assert.True(await factory.Services.GetRequiredService<ApiTokenService>().RevokeAsync(id));
+        Assert.True(await factory.Services.GetRequiredService<ApiTokenService>().RevokeAsync(DrWebFactory.AdminEmail, id));
         Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
     }
 

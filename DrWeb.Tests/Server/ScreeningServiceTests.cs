@@ -35,7 +35,7 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
     {
         byte[] bytes = File.ReadAllBytes(SharedData.FundusDevImage("10013_left.jpeg"));
         var stages = new List<ScreeningProgress>();
-        var first = await Service.ScreenAsync(new ScreeningUpload("10013_left.jpeg", bytes, "P-1", "left", 2), new SyncProgress(stages));
+        var first = await Service.ScreenAsync(new ScreeningUpload("10013_left.jpeg", bytes, "P-1", "left", 2) { UploadedBy = "doctor@drweb.test" }, new SyncProgress(stages));
 
         Assert.True(first.Succeeded, first.Error);
         var p = first.Prediction!;
@@ -53,14 +53,15 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
         var overlay = Image.Identify(store.Read(p.OverlayHash));
         Assert.Equal(p.HeatmapOnModelView ? (224, 224) : (256, 256), (overlay.Width, overlay.Height));
 
-        var again = await Service.ScreenAsync(new ScreeningUpload("copy.jpeg", bytes));
+        var again = await Service.ScreenAsync(new ScreeningUpload("copy.jpeg", bytes) { UploadedBy = "doctor@drweb.test" });
         Assert.True(again.SeenBefore);
         Assert.Equal(first.Case.ImageHash, again.Case!.ImageHash);
 
-        var stored = await Services.GetRequiredService<CaseQueries>().GetAsync(first.Case.Id);
+        var uploader = TestUsers.Principal("doctor@drweb.test", AccountSetup.Doctor);
+        var stored = await Services.GetRequiredService<CaseQueries>().OpenAsync(first.Case.Id, uploader, "test");
         Assert.Equal("P-1", stored!.PatientId);
         Assert.Equal(p.P3, stored.Predictions.Single().P3);
-        var (list, total) = await Services.GetRequiredService<CaseQueries>().ListAsync(new CaseFilter(PatientId: "P-1"));
+        var (list, total) = await Services.GetRequiredService<CaseQueries>().ListAsync(new CaseFilter(PatientId: "P-1"), uploader);
         Assert.Equal(1, total);
         Assert.Equal(first.Case.Id, list.Single().Id);
     }
@@ -87,7 +88,7 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
     public async Task A_bad_upload_gets_its_own_message_and_writes_nothing(string name, byte[] bytes, string expected)
     {
         var before = await Stored();
-        var outcome = await Service.ScreenAsync(new ScreeningUpload(name, bytes));
+        var outcome = await Service.ScreenAsync(new ScreeningUpload(name, bytes) { UploadedBy = "doctor@drweb.test" });
         Assert.False(outcome.Succeeded);
         Assert.Contains(expected, outcome.Error);
         Assert.DoesNotContain("   at ", outcome.Error);
@@ -98,8 +99,8 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
     public async Task Invalid_optional_fields_are_refused()
     {
         byte[] bytes = File.ReadAllBytes(SharedData.FundusDevImage());
-        Assert.Contains("left' or 'right", (await Service.ScreenAsync(new ScreeningUpload("a.jpeg", bytes, Eye: "both"))).Error);
-        Assert.Contains("0 to 4", (await Service.ScreenAsync(new ScreeningUpload("a.jpeg", bytes, DoctorGrade: 7))).Error);
+        Assert.Contains("left' or 'right", (await Service.ScreenAsync(new ScreeningUpload("a.jpeg", bytes, Eye: "both") { UploadedBy = "doctor@drweb.test" })).Error);
+        Assert.Contains("0 to 4", (await Service.ScreenAsync(new ScreeningUpload("a.jpeg", bytes, DoctorGrade: 7) { UploadedBy = "doctor@drweb.test" })).Error);
     }
 
     private sealed class SyncProgress(List<ScreeningProgress> list) : IProgress<ScreeningProgress>
@@ -117,7 +118,7 @@ public class ScreeningLimitsTests
         factory.Settings["DrWeb:Screening:MaxUploadBytes"] = "1000";
         _ = factory.Server;
         var service = factory.Services.GetRequiredService<ScreeningService>();
-        var outcome = await service.ScreenAsync(new ScreeningUpload("big.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())));
+        var outcome = await service.ScreenAsync(new ScreeningUpload("big.jpeg", File.ReadAllBytes(SharedData.FundusDevImage())) { UploadedBy = "doctor@drweb.test" });
         Assert.Contains("above the", outcome.Error);
     }
 }
@@ -137,10 +138,10 @@ public class ScreeningPagesTests(DrWebFactory factory) : IClassFixture<DrWebFact
     [Fact]
     public async Task A_stored_case_is_shown_again_from_the_database_and_listed_in_history()
     {
-        using var client = await factory.SignedInClientAsync(AccountSetup.Doctor);
+        using var client = await factory.SignedInClientAsync();
         var service = factory.Services.GetRequiredService<ScreeningService>();
         var outcome = await service.ScreenAsync(new ScreeningUpload("10017_left.jpeg",
-            File.ReadAllBytes(SharedData.FundusDevImage("10017_left.jpeg")), "HIST-7", "left"));
+            File.ReadAllBytes(SharedData.FundusDevImage("10017_left.jpeg")), "HIST-7", "left") { UploadedBy = DrWebFactory.AdminEmail });
         Assert.True(outcome.Succeeded, outcome.Error);
 
         string page = await client.GetStringAsync($"/screening/case/{outcome.Case!.Id}");

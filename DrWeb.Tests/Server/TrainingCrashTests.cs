@@ -76,8 +76,9 @@ public class TrainingCrashTests
     private static async Task<HttpClient> ClientAsync(ServerProcess server)
     {
         var options = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={Path.Combine(server.DataFolder, "drweb.db")}").Options;
-        var (_, secret) = await new ApiTokenService(new PooledDbContextFactory<DrWebDbContext>(options)).IssueAsync(
-            await AdminIdAsync(options), "crash test");
+        var factory = new PooledDbContextFactory<DrWebDbContext>(options);
+        var (_, secret) = await new ApiTokenService(factory, new AuditLog(factory)).IssueAsync(
+            "crash test", await AdminIdAsync(options), "crash test");
         var http = new HttpClient { BaseAddress = new Uri(server.Url) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         return http;

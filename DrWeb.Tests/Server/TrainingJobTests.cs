@@ -127,13 +127,13 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
         var incumbent = await db.ModelEvaluations.SingleAsync(e => e.RunId == run.Id && e.ModelVersionId != version.Id);
         Assert.Equal(evaluation.DataFingerprint, incumbent.DataFingerprint);
 
-        var decision = await host.Runs.ActivateIfBetterAsync(run.Id);
+        var decision = await host.Runs.ActivateIfBetterAsync(run.Id, DrWebFactory.AdminEmail);
         bool better = (evaluation.ReferableAuc ?? double.MinValue) > (incumbent.ReferableAuc ?? double.MinValue)
                       || (evaluation.ReferableAuc == incumbent.ReferableAuc && evaluation.Kappa > incumbent.Kappa);
         Assert.Equal(better, decision.Succeeded);
         Assert.Equal(better, (await host.Registry.ListAsync()).Single(v => v.Id == version.Id).IsActive);
         var starter = (await host.Registry.ListAsync()).Single(v => v.Source == ModelSource.Starter);
-        await host.Registry.ActivateAsync(starter.Id);
+        await host.Registry.ActivateAsync(starter.Id, DrWebFactory.AdminEmail);
     }
 
     [Fact]

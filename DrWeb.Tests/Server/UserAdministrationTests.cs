@@ -20,7 +20,7 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         var (scope, admin) = Admin();
         using var _ = scope;
         string email = $"doc-{Guid.NewGuid():N}@drweb.test";
-        Assert.True((await admin.CreateAsync(email, "a-doctor-password", [AccountSetup.Doctor])).Succeeded);
+        Assert.True((await admin.CreateAsync(DrWebFactory.AdminEmail, email, "a-doctor-password", [AccountSetup.Doctor])).Succeeded);
         Assert.Contains(await admin.ListAsync(), u => u.Email == email && u.Roles.SequenceEqual([AccountSetup.Doctor]));
 
         using var client = factory.CreateClient();
@@ -36,18 +36,18 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         var (scope, admin) = Admin();
         using var _ = scope;
         string email = $"edu-{Guid.NewGuid():N}@drweb.test";
-        await admin.CreateAsync(email, "an-educator-password", [AccountSetup.Educator]);
+        await admin.CreateAsync(DrWebFactory.AdminEmail, email, "an-educator-password", [AccountSetup.Educator]);
         var user = (await admin.ListAsync()).Single(u => u.Email == email);
-        Assert.True((await admin.SetRolesAsync(user.Id, [AccountSetup.Educator, AccountSetup.Doctor])).Succeeded);
+        Assert.True((await admin.SetRolesAsync(DrWebFactory.AdminEmail, user.Id, [AccountSetup.Educator, AccountSetup.Doctor])).Succeeded);
         Assert.Equal([AccountSetup.Doctor, AccountSetup.Educator], (await admin.ListAsync()).Single(u => u.Email == email).Roles);
-        Assert.True((await admin.DeleteAsync(user.Id)).Succeeded);
+        Assert.True((await admin.DeleteAsync(DrWebFactory.AdminEmail, user.Id)).Succeeded);
         Assert.DoesNotContain(await admin.ListAsync(), u => u.Email == email);
 
         var onlyAdmin = (await admin.ListAsync()).Single(u => u.Email == DrWebFactory.AdminEmail);
-        var demote = await admin.SetRolesAsync(onlyAdmin.Id, [AccountSetup.Doctor]);
+        var demote = await admin.SetRolesAsync(DrWebFactory.AdminEmail, onlyAdmin.Id, [AccountSetup.Doctor]);
         Assert.Contains("last administrator", demote.Errors.Single().Description);
-        Assert.Contains("last administrator", (await admin.DeleteAsync(onlyAdmin.Id)).Errors.Single().Description);
-        Assert.False((await admin.CreateAsync("x@drweb.test", "a-long-password", [])).Succeeded);
+        Assert.Contains("last administrator", (await admin.DeleteAsync(DrWebFactory.AdminEmail, onlyAdmin.Id)).Errors.Single().Description);
+        Assert.False((await admin.CreateAsync(DrWebFactory.AdminEmail, "x@drweb.test", "a-long-password", [])).Succeeded);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         var (scope, admin) = Admin();
         using var _ = scope;
         string email = $"doc-{action}-{Guid.NewGuid():N}@drweb.test";
-        Assert.True((await admin.CreateAsync(email, "a-doctor-password", [AccountSetup.Doctor])).Succeeded);
+        Assert.True((await admin.CreateAsync(DrWebFactory.AdminEmail, email, "a-doctor-password", [AccountSetup.Doctor])).Succeeded);
         string id = (await admin.ListAsync()).Single(u => u.Email == email).Id;
         using var doctor = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         var signIn = await DrWebFactory.SignInAsync(doctor, email, "a-doctor-password");
@@ -77,9 +77,9 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
 
         var result = action switch
         {
-            "delete" => await admin.DeleteAsync(id),
-            "demote" => await admin.SetRolesAsync(id, [AccountSetup.Educator]),
-            _ => await admin.SetLockedAsync(id, true),
+            "delete" => await admin.DeleteAsync(DrWebFactory.AdminEmail, id),
+            "demote" => await admin.SetRolesAsync(DrWebFactory.AdminEmail, id, [AccountSetup.Educator]),
+            _ => await admin.SetLockedAsync(DrWebFactory.AdminEmail, id, true),
         };
         Assert.True(result.Succeeded, string.Join("; ", result.Errors.Select(e => e.Description)));
 
@@ -92,17 +92,17 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         if (action == "lock")
         {
             // The account's API token stops too.
-            Assert.True((await admin.SetLockedAsync(id, false)).Succeeded);
-            var (_, secret) = await factory.Services.GetRequiredService<ApiTokenService>().IssueAsync(id, "test");
+            Assert.True((await admin.SetLockedAsync(DrWebFactory.AdminEmail, id, false)).Succeeded);
+            var (_, secret) = await factory.Services.GetRequiredService<ApiTokenService>().IssueAsync(DrWebFactory.AdminEmail, id, "test");
             using var api = factory.ApiClient(secret);
             Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
-            Assert.True((await admin.SetLockedAsync(id, true)).Succeeded);
+            Assert.True((await admin.SetLockedAsync(DrWebFactory.AdminEmail, id, true)).Succeeded);
             Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
 
             using var again = factory.CreateClient();
             var refused = await DrWebFactory.SignInAsync(again, email, "a-doctor-password");
             Assert.NotEqual("/", refused.RequestMessage!.RequestUri!.AbsolutePath);
-            Assert.True((await admin.SetLockedAsync(id, false)).Succeeded);
+            Assert.True((await admin.SetLockedAsync(DrWebFactory.AdminEmail, id, false)).Succeeded);
             var unlocked = await DrWebFactory.SignInAsync(again, email, "a-doctor-password");
             Assert.Equal("/", unlocked.RequestMessage!.RequestUri!.AbsolutePath);
         }

@@ -56,13 +56,20 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
     /// <summary>A new user with <paramref name="role"/> and an API token of theirs.</summary>
     public async Task<(string Secret, Guid TokenId)> ApiTokenAsync(string role)
     {
+        var (_, secret, id) = await ApiUserAsync(role);
+        return (secret, id);
+    }
+
+    /// <summary>A new user with <paramref name="role"/>: their e-mail, and the secret and id of an API token of theirs.</summary>
+    public async Task<(string Email, string Secret, Guid TokenId)> ApiUserAsync(string role)
+    {
         _ = Server;
         using var scope = Services.CreateScope();
         string email = $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@drweb.test";
         await scope.ServiceProvider.GetRequiredService<AccountSetup>().CreateAsync(email, Password, role);
         var user = await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWeb.Server.Data.DrWebUser>>().FindByEmailAsync(email);
-        var (token, secret) = await Services.GetRequiredService<ApiTokenService>().IssueAsync(user!.Id, "test");
-        return (secret, token.Id);
+        var (token, secret) = await Services.GetRequiredService<ApiTokenService>().IssueAsync(AdminEmail, user!.Id, "test");
+        return (email, secret, token.Id);
     }
 
     /// <summary>A client that sends <paramref name="secret"/> as its bearer token (none when null).</summary>

@@ -54,7 +54,11 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
         return Decode(bytes, Path.GetFileName(path));
     }
 
-    public FundusImage Decode(byte[] bytes, string? name = null)
+    /// <summary>
+    /// Everything that can be judged from the header (format, size, shape, pixel count, truncation), without
+    /// decoding: a caller can admit the work, and budget its memory, before paying for the pixels.
+    /// </summary>
+    public ImageHeader Inspect(byte[] bytes, string? name = null)
     {
         string label = string.IsNullOrEmpty(name) ? "The file" : $"'{name}'";
         string accepted = string.Join(", ", AcceptedFormats);
@@ -102,6 +106,13 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
             throw new ImageRejectedException(ImageProblem.Truncated,
                 $"{label} is cut off: the {format.Name} data ends before the image does. Upload the complete file.");
 
+        return new ImageHeader(format, info.Width, info.Height);
+    }
+
+    public FundusImage Decode(byte[] bytes, string? name = null)
+    {
+        string label = string.IsNullOrEmpty(name) ? "The file" : $"'{name}'";
+        var format = Inspect(bytes, name).Format;
         Image<Rgb24> image;
         try
         {
@@ -224,4 +235,10 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
         if (bytes.StartsWith("%PDF"u8)) return "PDF";
         return null;
     }
+}
+
+/// <summary>What an image file's header says, once it has passed every check that needs no decoding.</summary>
+public sealed record ImageHeader(IImageFormat Format, int Width, int Height)
+{
+    public long Pixels => (long)Width * Height;
 }

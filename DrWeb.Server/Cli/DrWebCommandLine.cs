@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "bench", "bench-api", "issue-token", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "bench", "bench-api", "bench-burst", "issue-token", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -32,6 +32,7 @@ public static class DrWebCommandLine
             EnsembleCommand.Create(),
             BenchCommand.Create(),
             ApiBenchCommand.Create(),
+            BurstBenchCommand.Create(),
             IssueTokenCommand.Create(),
             new Command("serve", "Start the web app (the default when no verb is given). ASP.NET options such as --urls follow."),
         };

@@ -15,9 +15,17 @@ namespace DrWeb.Server.Hosting;
 
 public static class DrWebApplicationExtensions
 {
+    /// <summary>Where the app listens when no one said: ASPNETCORE_URLS, --urls, ASPNETCORE_HTTP_PORTS or Kestrel endpoints win.</summary>
+    public const string DefaultUrl = "http://localhost:5149";
+
     /// <summary>Registers everything the web app needs.</summary>
     public static WebApplicationBuilder AddDrWeb(this WebApplicationBuilder builder)
     {
+        // launchSettings.json names no URL on purpose: one there would silently override ASPNETCORE_URLS under `dotnet run`.
+        var config = builder.Configuration;
+        if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["http_ports"]) && string.IsNullOrEmpty(config["https_ports"])
+            && !config.GetSection("Kestrel:Endpoints").GetChildren().Any())
+            builder.WebHost.UseUrls(DefaultUrl);
         builder.Services.Configure<DrWebOptions>(builder.Configuration.GetSection(DrWebOptions.Section));
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -29,7 +37,14 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton<ImageStore>();
         builder.Services.AddSingleton<ActiveModel>();
         builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddSingleton(sp => new PixelBudget(
+            Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DrWebOptions>>().Value.Screening.DecodeBudgetMegapixels) * 1_000_000L));
+        builder.Services.AddSingleton<IdleMemoryTrim>();
         builder.Services.AddSingleton<ScreeningService>();
+        // ImageSharp's default pool may retain a large share of the machine's memory after a burst; a small pool
+        // costs little speed for images decoded once each.
+        SixLabors.ImageSharp.Configuration.Default.MemoryAllocator = SixLabors.ImageSharp.Memory.MemoryAllocator.Create(
+            new SixLabors.ImageSharp.Memory.MemoryAllocatorOptions { MaximumPoolSizeMegabytes = 64 });
         builder.Services.AddSingleton<CaseQueries>();
         builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddSingleton<IdempotentRequests>();

@@ -58,8 +58,21 @@ public sealed class ScreeningOptions
     /// <summary>Gradings that run at once. One suits 2 cores: parallel torch work only splits the same cores.</summary>
     public int Concurrency { get; set; } = 1;
 
-    /// <summary>Gradings allowed to wait; further requests are refused with "busy, try again".</summary>
+    /// <summary>
+    /// Uploads allowed to wait beyond those grading; further ones are refused before decoding with "busy, try again"
+    /// (503 with Retry-After in the API).
+    /// </summary>
     public int MaxQueue { get; set; } = 64;
+
+    /// <summary>Seconds a refused client is told to wait (the Retry-After header).</summary>
+    public int BusyRetryAfterSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Megapixels held decoded at once across all uploads; further uploads wait for room before they are decoded. An
+    /// image in progress costs several times its decoded 3 bytes a pixel (the gate's and the model's copies, the
+    /// overlay), so 30 (six 5-megapixel camera photos, or one 7000x7000 image on its own) keeps the server near 1 GB.
+    /// </summary>
+    public int DecodeBudgetMegapixels { get; set; } = 30;
 
     /// <summary>Largest model or checkpoint file an admin may upload to the registry (VGG16's ImageNet file is 528 MB).</summary>
     public long MaxModelUploadBytes { get; set; } = 1024L * 1024 * 1024;

@@ -112,7 +112,11 @@ public static class ScreeningApi
                     await idempotency.AbandonAsync(process.Id);
                     throw;
                 }
-                await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
+                // "Busy" is no answer to the request: the retry must be processed, not told again that the server was busy.
+                if (answer.RetryAfterSeconds is null)
+                    await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
+                else
+                    await idempotency.AbandonAsync(process.Id);
                 return answer.ToResult();
             default:
                 throw new InvalidOperationException("Unknown idempotency decision.");
@@ -120,10 +124,22 @@ public static class ScreeningApi
     }
 
     /// <summary>A JSON answer kept as text, so that a replay is byte for byte the first answer.</summary>
-    private sealed record ApiAnswer(int Status, string Json)
+    private sealed record ApiAnswer(int Status, string Json, int? RetryAfterSeconds = null)
     {
-        public IResult ToResult() => Results.Text(Json, Status < 400 ? "application/json" : "application/problem+json",
-            System.Text.Encoding.UTF8, Status);
+        public IResult ToResult()
+        {
+            var text = Results.Text(Json, Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8, Status);
+            return RetryAfterSeconds is { } seconds ? new WithRetryAfter(text, seconds) : text;
+        }
+    }
+
+    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
     }
 
     private static async Task<ApiAnswer> ScreenFormAsync(IFormCollection form, int? doctorGrade, string userName, ScreeningService screening,
@@ -131,6 +147,7 @@ public static class ScreeningApi
     {
         bool gradeAnyway = bool.TryParse(form["gradeAnyway"].FirstOrDefault(), out bool anyway) && anyway;
         var results = new List<ScreeningItem>();
+        var outcomes = new List<ScreeningOutcome>();
         foreach (var file in form.Files)
         {
             ScreeningOutcome outcome;
@@ -145,10 +162,21 @@ public static class ScreeningApi
                 outcome = await screening.ScreenAsync(new ScreeningUpload(file.FileName, ms.ToArray(), form["patientId"].FirstOrDefault(),
                     form["eye"].FirstOrDefault(), doctorGrade, gradeAnyway) { UploadedBy = userName }, cancellationToken: token);
             }
+            outcomes.Add(outcome);
             results.Add(outcome.Succeeded
                 ? Item(outcome.Case!, outcome.Prediction!, outcome.SeenBefore)
                 : new ScreeningItem(outcome.FileName, null, null, null, null, null, null, null, null, null, null, false, outcome.Error, outcome.ErrorId,
                     outcome.Quality?.Verdict.ToString(), outcome.Quality?.Reasons.Select(r => r.Message).ToList()));
+        }
+        if (outcomes.All(o => o.IsBusy))
+        {
+            int seconds = outcomes.Max(o => o.RetryAfterSeconds!.Value);
+            var busy = new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = 503, Title = "Server busy", Detail = $"The server has as many images in progress as it may hold. Nothing was read or saved; send the request again in {seconds} s.",
+                Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4", Extensions = { ["results"] = results },
+            };
+            return new ApiAnswer(503, JsonSerializer.Serialize(busy, JsonSerializerOptions.Web), seconds);
         }
         if (results.All(r => r.Error is not null))
         {

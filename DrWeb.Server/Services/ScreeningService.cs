@@ -20,7 +20,7 @@ public sealed record ScreeningUpload(string FileName, byte[] Bytes, string? Pati
 
 /// <summary>What happened to one upload: a stored case, or a message that says what was wrong (and nothing stored).</summary>
 public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? Prediction, string? Error, string? ErrorId, bool SeenBefore,
-    QualityReport? Quality = null)
+    QualityReport? Quality = null, int? RetryAfterSeconds = null)
 {
     public bool Succeeded => Case is not null && Prediction is not null;
 
@@ -35,6 +35,15 @@ public sealed record ScreeningOutcome(string FileName, Case? Case, Prediction? P
     public static ScreeningOutcome Rejected(string fileName, string error, string? errorId = null) =>
         new(fileName, null, null, error, errorId, false);
 
+    /// <summary>The server has as much work admitted as it may hold; nothing about the file is wrong.</summary>
+    public static ScreeningOutcome Busy(string fileName, int admitted, int retryAfterSeconds) =>
+        new(fileName, null, null,
+            $"The server is busy ({admitted} images in progress or waiting); '{fileName}' was not read. Try again in {retryAfterSeconds} s.",
+            null, false, RetryAfterSeconds: retryAfterSeconds);
+
+    /// <summary>Refused only because the server was busy: the same upload later will be taken.</summary>
+    public bool IsBusy => RetryAfterSeconds is not null;
+
     /// <summary>The one message for a file over the upload limit, wherever the limit is checked.</summary>
     public static ScreeningOutcome TooLarge(string fileName, long bytes, long limit) =>
         Rejected(fileName, $"'{fileName}' is {bytes / 1048576.0:0.#} MB, above the {limit / 1048576.0:0.#} MB limit. Export a smaller JPEG or PNG.");
@@ -46,18 +55,26 @@ public sealed record ScreeningProgress(string Stage, int? QueuePosition = null);
 /// <summary>
 /// Validates an upload, grades it with the active model behind a bounded queue, stores the original and the overlay
 /// by content hash, and records a Case + Prediction. A rejected file writes nothing.
+/// Memory stays bounded under load: an upload is admitted (or refused as busy) on its header alone, before any pixel
+/// is decoded, and then waits for room in a global <see cref="PixelBudget"/> before it is decoded.
 /// </summary>
 public sealed class ScreeningService(
-    ActiveModel activeModel, ImageStore store, IDbContextFactory<DrWebDbContext> dbFactory,
-    IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
+    ActiveModel activeModel, ImageStore store, IDbContextFactory<DrWebDbContext> dbFactory, PixelBudget decoding,
+    IdleMemoryTrim trim, IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
 {
     private readonly ScreeningOptions _options = options.Value.Screening;
     private readonly ImageDecoder _decoder = new(options.Value.Images);
     private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Value.Screening.Concurrency));
-    private int _waiting;
+    private int _waiting, _admitted;
 
     /// <summary>Uploads waiting for a grading slot right now.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Uploads admitted and not yet finished (waiting to decode, decoded, queued or grading).</summary>
+    public int Admitted => Volatile.Read(ref _admitted);
+
+    /// <summary>The most uploads admitted at once: those grading plus the queue.</summary>
+    private int AdmissionLimit => Math.Max(1, _options.Concurrency) + Math.Max(0, _options.MaxQueue);
 
     public async Task<ScreeningOutcome> ScreenAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -70,10 +87,38 @@ public sealed class ScreeningService(
         if (!activeModel.IsLoaded)
             return ScreeningOutcome.Rejected(name, activeModel.Problem ?? ActiveModel.NoModel);
 
+        ImageHeader header;
+        try
+        {
+            header = _decoder.Inspect(upload.Bytes, Path.GetFileName(name));
+        }
+        catch (ImageRejectedException e)
+        {
+            return ScreeningOutcome.Rejected(name, e.Message);
+        }
+
+        int admitted = Interlocked.Increment(ref _admitted);
+        try
+        {
+            if (admitted > AdmissionLimit)
+                return ScreeningOutcome.Busy(name, admitted - 1, _options.BusyRetryAfterSeconds);
+            using var pixels = await decoding.ReserveAsync(header.Pixels, cancellationToken);
+            return await DecodeAndGradeAsync(upload, progress, cancellationToken);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _admitted) == 0) trim.Schedule(() => Admitted > 0);
+        }
+    }
+
+    private async Task<ScreeningOutcome> DecodeAndGradeAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        string name = upload.FileName;
         FundusImage image;
         try
         {
-            image = _decoder.Decode(upload.Bytes, Path.GetFileName(name));
+            image = await Task.Run(() => _decoder.Decode(upload.Bytes, Path.GetFileName(name)), cancellationToken);
         }
         catch (ImageRejectedException e)
         {
@@ -98,11 +143,6 @@ public sealed class ScreeningService(
                 return ScreeningOutcome.NotGradable(name, quality);
 
             int position = Interlocked.Increment(ref _waiting);
-            if (position > _options.MaxQueue)
-            {
-                Interlocked.Decrement(ref _waiting);
-                return ScreeningOutcome.Rejected(name, $"The server is busy ({position - 1} images waiting). Try again in a minute.");
-            }
             progress?.Report(new ScreeningProgress("queued", position));
             try
             {

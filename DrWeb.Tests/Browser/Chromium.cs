@@ -5,9 +5,17 @@ namespace DrWeb.Tests.Browser;
 /// <summary>Debian's Chromium (installed by scripts/test.sh) as every browser test launches it, and the sign-in they share.</summary>
 public static class Chromium
 {
+    public const string ExecutablePath = "/usr/bin/chromium";
+
+    /// <summary>Why browser tests cannot run here, or null when they can.</summary>
+    public static string? Unavailable =>
+        Environment.GetEnvironmentVariable("DRWEB_BROWSER_UNAVAILABLE") is { Length: > 0 } reason ? reason
+        : File.Exists(ExecutablePath) ? null
+        : $"Chromium is not installed at {ExecutablePath}; scripts/test.sh installs Debian's chromium (needs root and the Debian mirror).";
+
     public static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
     {
-        ExecutablePath = "/usr/bin/chromium",
+        ExecutablePath = ExecutablePath,
         Headless = true,
         Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });

@@ -32,7 +32,7 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         _browser = await Chromium.LaunchAsync(_playwright);
     }
 
-    [Fact]
+    [BrowserFact]
     public async Task An_educator_clicks_a_matrix_cell_opens_a_case_pins_it_and_reveals_it_in_presentation_mode_then_exports_it()
     {
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1200 } });

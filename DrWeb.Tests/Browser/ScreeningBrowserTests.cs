@@ -18,7 +18,7 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         _browser = await Chromium.LaunchAsync(_playwright);
     }
 
-    [Fact]
+    [BrowserFact]
     public async Task A_doctor_uploads_a_camera_photograph_and_sees_grade_probabilities_what_the_model_saw_and_overlay_then_a_bad_file_and_its_message()
     {
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
@@ -51,7 +51,7 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         Assert.Contains("is not an image", await error.InnerTextAsync());
     }
 
-    [Fact]
+    [BrowserFact]
     public async Task An_admin_imports_and_activates_an_ensemble_and_a_doctor_screens_with_it_getting_one_grade_and_one_heatmap()
     {
         using var tmp = SharedData.TempFolder();

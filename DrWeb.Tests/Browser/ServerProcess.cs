@@ -26,7 +26,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <param name="dataFolder">A data folder to use (and keep); null for a temporary one removed on dispose.</param>
     /// <param name="environment">Extra settings, e.g. <c>DrWeb__Training__RequeueAbandonedAfter</c>.</param>
-    public static async Task<ServerProcess> StartAsync(string? dataFolder = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="urlInEnvironment">Name the address in ASPNETCORE_URLS, as an operator would, instead of --urls.</param>
+    public static async Task<ServerProcess> StartAsync(string? dataFolder = null, IReadOnlyDictionary<string, string>? environment = null,
+        bool urlInEnvironment = false)
     {
         // Run the server from its own build output, where its static web assets manifest lives.
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // bin/<Configuration>/net10.0/linux-x64
@@ -36,7 +38,7 @@ public sealed class ServerProcess : IAsyncDisposable
         string url = $"http://127.0.0.1:{port}";
         var owned = dataFolder is null ? new TempFolder() : null;
         string data = dataFolder ?? owned!.Path;
-        var start = new ProcessStartInfo("dotnet", [dll, "--urls", url])
+        var start = new ProcessStartInfo("dotnet", urlInEnvironment ? [dll] : [dll, "--urls", url])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             WorkingDirectory = data,
@@ -46,6 +48,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["DrWeb__Admin__Email"] = AdminEmail;
         start.Environment["DrWeb__Admin__Password"] = AdminPassword;
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
+        if (urlInEnvironment) start.Environment["ASPNETCORE_URLS"] = url;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };

@@ -17,7 +17,7 @@ public sealed class SessionBrowserTests : IAsyncLifetime
         _browser = await Chromium.LaunchAsync(_playwright);
     }
 
-    [Fact]
+    [BrowserFact]
     public async Task A_doctors_open_history_page_goes_to_the_sign_in_page_when_an_admin_locks_the_account()
     {
         string email = $"doctor-{Guid.NewGuid():N}@drweb.test";

@@ -28,7 +28,7 @@ public sealed class TrainingBrowserTests : IAsyncLifetime
         _browser = await Chromium.LaunchAsync(_playwright);
     }
 
-    [Fact]
+    [BrowserFact]
     public async Task An_admin_registers_a_dataset_starts_a_run_watches_its_progress_and_cancels_it()
     {
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1400 } });

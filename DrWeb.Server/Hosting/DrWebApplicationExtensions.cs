@@ -26,6 +26,11 @@ public static class DrWebApplicationExtensions
         if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["http_ports"]) && string.IsNullOrEmpty(config["https_ports"])
             && !config.GetSection("Kestrel:Endpoints").GetChildren().Any())
             builder.WebHost.UseUrls(DefaultUrl);
+        // Run from build output (not `dotnet publish`), the CSS and JS live in the projects' and packages' folders and
+        // are found through the static web assets manifest, which ASP.NET Core reads on its own only in Development;
+        // outside it every asset would answer 200 with 0 bytes. A published app has no such manifest: no-op there.
+        if (File.Exists(Path.Combine(AppContext.BaseDirectory, $"{builder.Environment.ApplicationName}.staticwebassets.runtime.json")))
+            builder.WebHost.UseStaticWebAssets();
         builder.Services.Configure<DrWebOptions>(builder.Configuration.GetSection(DrWebOptions.Section));
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -40,6 +45,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddSingleton(sp => new PixelBudget(
             Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DrWebOptions>>().Value.Screening.DecodeBudgetMegapixels) * 1_000_000L));
         builder.Services.AddSingleton<IdleMemoryTrim>();
+        IdleMemoryTrim.LimitNativeHeaps();
         builder.Services.AddSingleton<ScreeningService>();
         // ImageSharp's default pool may retain a large share of the machine's memory after a burst; a small pool
         // costs little speed for images decoded once each.

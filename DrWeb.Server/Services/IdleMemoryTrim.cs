@@ -1,10 +1,12 @@
+using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
 
 namespace DrWeb.Server.Services;
 
 /// <summary>
-/// Hands memory back to the system once a burst of uploads is over: ImageSharp's retained buffers are released and
-/// the GC compacts and decommits (an aggressive collection). Without it the process keeps the burst's peak for hours.
+/// Hands memory back to the system once a burst of uploads is over: ImageSharp's retained buffers are released, the
+/// GC compacts and decommits (an aggressive collection), and glibc returns the free pages of its native heaps, where
+/// libtorch and the image codecs allocate (<c>malloc_trim</c>). Without it the process keeps the burst's peak for hours.
 /// One trim runs a few seconds after the server last became idle; a new burst in the meantime postpones it.
 /// </summary>
 public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> logger)
@@ -12,8 +14,23 @@ public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> logger)
     public static readonly TimeSpan Delay = TimeSpan.FromSeconds(5);
     private int _scheduled;
 
-    /// <summary>Count of trims run, for tests and logs.</summary>
-    public int Trims { get; private set; }
+    /// <summary>
+    /// Caps glibc's per-thread native heaps (8 per core by default), which otherwise each keep their own high-water
+    /// mark after a burst. Call once at start-up, before the work threads allocate.
+    /// </summary>
+    public static void LimitNativeHeaps()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            const int M_ARENA_MAX = -8;
+            Mallopt(M_ARENA_MAX, Math.Max(2, Environment.ProcessorCount));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc (musl, for example): nothing to cap.
+        }
+    }
 
     /// <param name="busy">Whether work is still in progress when the delay has passed.</param>
     public void Schedule(Func<bool> busy)
@@ -27,8 +44,26 @@ public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> logger)
             long before = Environment.WorkingSet;
             Configuration.Default.MemoryAllocator.ReleaseRetainedResources();
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            Trims++;
+            TrimNativeHeap();
             logger.LogInformation("Idle: memory trimmed from {Before} MB to {After} MB", before >> 20, Environment.WorkingSet >> 20);
         });
     }
+
+    private static void TrimNativeHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            MallocTrim(0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int Mallopt(int param, int value);
 }

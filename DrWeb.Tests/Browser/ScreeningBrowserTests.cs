@@ -49,6 +49,20 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         var error = page.Locator("[data-testid=upload-error]");
         await error.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
         Assert.Contains("is not an image", await error.InnerTextAsync());
+
+        // A 1x1 image gets its message, and the page takes the next upload instead of hanging.
+        using (var dot = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(1, 1))
+            await SixLabors.ImageSharp.ImageExtensions.SaveAsPngAsync(dot, tmp.File("dot.png"));
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(tmp.File("dot.png"));
+        await page.Locator("[data-testid=upload-error]", new() { HasText = "1x1" }).WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
+        await page.Locator("input[type=file]").First.SetInputFilesAsync(Path.Combine(SharedData.FundusRawImages, "320_left.jpeg"));
+        await grade.WaitForAsync(new LocatorWaitForOptions { Timeout = 90_000 });
+
+        // Uploads from the page record their uploader, shown to an admin in the history.
+        await page.GotoAsync(_server.Url + "/screening/history");
+        var history = page.Locator("[data-testid=history] tr", new() { HasText = "320_left.jpeg" }).First;
+        await history.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
+        Assert.Contains(ServerProcess.AdminEmail, await history.InnerTextAsync());
     }
 
     [BrowserFact]
@@ -66,6 +80,10 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         await message.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
         Assert.Contains("Imported", await message.InnerTextAsync());
         var row = page.Locator("[data-testid=versions] tr", new() { HasText = "ensemble of 2" });
+        // On a laptop-sized window the Activate button is on screen, not cut off to the right.
+        await page.SetViewportSizeAsync(1366, 768);
+        var box = await row.Locator("[data-testid=activate]").BoundingBoxAsync();
+        Assert.True(box is not null && box.X + box.Width <= 1366, $"Activate is at x {box?.X} (+{box?.Width}) on a 1366 px window");
         await row.Locator("[data-testid=activate]").ClickAsync();
         await row.Locator("[data-testid=active]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
 

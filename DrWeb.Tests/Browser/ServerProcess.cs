@@ -27,12 +27,12 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <param name="dataFolder">A data folder to use (and keep); null for a temporary one removed on dispose.</param>
     /// <param name="environment">Extra settings, e.g. <c>DrWeb__Training__RequeueAbandonedAfter</c>.</param>
     /// <param name="urlInEnvironment">Name the address in ASPNETCORE_URLS, as an operator would, instead of --urls.</param>
+    /// <param name="dll">The server to run; by default its build output, where its static web assets manifest lives.</param>
     public static async Task<ServerProcess> StartAsync(string? dataFolder = null, IReadOnlyDictionary<string, string>? environment = null,
-        bool urlInEnvironment = false)
+        bool urlInEnvironment = false, string? dll = null)
     {
-        // Run the server from its own build output, where its static web assets manifest lives.
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // bin/<Configuration>/net10.0/linux-x64
-        string dll = Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "bin", configuration, "net10.0", "linux-x64", "DrWeb.Server.dll");
+        dll ??= Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "bin", configuration, "net10.0", "linux-x64", "DrWeb.Server.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"Build DrWeb.Server first; expected {dll}.");
         int port = FreePort();
         string url = $"http://127.0.0.1:{port}";

@@ -14,6 +14,7 @@ public class TrainingPagesTests(DrWebFactory factory) : IClassFixture<DrWebFacto
 {
     [Theory]
     [InlineData("/training", "Recurring runs")]
+    [InlineData("/training", "DrWeb:Training:DatasetRoots")]
     [InlineData("/training/new", "the study's settings")]
     [InlineData("/training/compare", "Select two or more runs")]
     public async Task Admins_see_the_training_pages(string path, string expected)

@@ -60,9 +60,10 @@ public sealed class ScreeningOptions
 
     /// <summary>
     /// Uploads allowed to wait beyond those grading; further ones are refused before decoding with "busy, try again"
-    /// (503 with Retry-After in the API).
+    /// (503 with Retry-After in the API). A waiting upload still costs memory (about 11 MB each in the burst benchmark),
+    /// and 16 is some 10 s of camera photographs on two cores.
     /// </summary>
-    public int MaxQueue { get; set; } = 64;
+    public int MaxQueue { get; set; } = 16;
 
     /// <summary>Seconds a refused client is told to wait (the Retry-After header).</summary>
     public int BusyRetryAfterSeconds { get; set; } = 10;

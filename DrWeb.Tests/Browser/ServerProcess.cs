@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using DrWeb.Server.Data;
+using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace DrWeb.Tests.Browser;
 
@@ -70,6 +74,20 @@ public sealed class ServerProcess : IAsyncDisposable
         }
         await server.DisposeAsync();
         throw new TimeoutException($"The server did not answer on {url} within 90 s.");
+    }
+
+    /// <summary>An HTTP client with an API token of the seeded admin, issued straight into the server's database.</summary>
+    public async Task<HttpClient> AdminApiClientAsync()
+    {
+        var options = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={Path.Combine(DataFolder, "drweb.db")}").Options;
+        var factory = new PooledDbContextFactory<DrWebDbContext>(options);
+        string adminId;
+        await using (var db = new DrWebDbContext(options))
+            adminId = (await db.Users.SingleAsync(u => u.Email == AdminEmail)).Id;
+        var (_, secret) = await new ApiTokenService(factory, new AuditLog(factory)).IssueAsync("test", adminId, "test");
+        var http = new HttpClient { BaseAddress = new Uri(Url) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        return http;
     }
 
     private static int FreePort()

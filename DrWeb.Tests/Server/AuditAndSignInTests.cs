@@ -34,7 +34,7 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
     }
 
     [Fact]
-    public async Task An_unknown_email_costs_a_password_hash_like_a_known_one()
+    public async Task An_unknown_email_or_a_locked_account_costs_a_password_hash_like_a_wrong_password()
     {
         _ = factory.Server;
         using var scope = factory.Services.CreateScope();
@@ -46,6 +46,15 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
         var result = await signIn.SignInAsync($"nobody-{Guid.NewGuid():N}@drweb.test", "some-password-guess", "127.0.0.1");
         Assert.False(result.Succeeded);
         Assert.Equal(1, hasher.Verifications);
+
+        // Identity does not check a locked account's password either; the decoy stands in for it.
+        string email = $"locked-{Guid.NewGuid():N}@drweb.test";
+        var users = sp.GetRequiredService<UserAdministration>();
+        Assert.True((await users.CreateAsync(DrWebFactory.AdminEmail, email, DrWebFactory.Password, [AccountSetup.Doctor])).Succeeded);
+        Assert.True((await users.SetLockedAsync(DrWebFactory.AdminEmail, (await users.ListAsync()).Single(u => u.Email == email).Id, true)).Succeeded);
+        var locked = await signIn.SignInAsync(email, "some-password-guess", "127.0.0.1");
+        Assert.True(locked.IsLockedOut);
+        Assert.Equal(2, hasher.Verifications);
     }
 
     [Fact]

@@ -16,6 +16,20 @@ public class FrontDoorTests
     }
 
     [Fact]
+    public async Task A_body_over_Kestrels_limit_is_a_413_problem_document_on_the_real_server()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var http = await server.AdminApiClientAsync();
+        // As curl does for large bodies: the server may answer before the body is sent, instead of cutting it off.
+        http.DefaultRequestHeaders.ExpectContinue = true;
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(new byte[40 * 1024 * 1024]), "images", "huge.jpeg" } };
+        var response = await http.PostAsync("/api/screenings", form);
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("larger than the server accepts", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public void Dotnet_run_names_no_address_that_would_override_ASPNETCORE_URLS()
     {
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "Properties", "launchSettings.json")));

@@ -38,7 +38,7 @@ public class TrainingCrashTests
         TrainingApi.EpochState firstEpoch;
         await using (var first = await ServerProcess.StartAsync(data.Path, FastRequeue))
         {
-            using var http = await ClientAsync(first);
+            using var http = await first.AdminApiClientAsync();
             var dataset = await http.PostAsJsonAsync("/api/datasets", new { path = datasetFolder, name = "tiny" });
             Assert.Equal(HttpStatusCode.Created, dataset.StatusCode);
             var datasetId = (await dataset.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
@@ -59,7 +59,7 @@ public class TrainingCrashTests
         }
 
         await using var second = await ServerProcess.StartAsync(data.Path, FastRequeue);
-        using var again = await ClientAsync(second);
+        using var again = await second.AdminApiClientAsync();
         var done = await PollAsync(again, runId, s => s.Status is "Succeeded" or "Failed" or "Cancelled", TimeSpan.FromMinutes(4));
 
         Assert.True(done.Status == "Succeeded", $"{done.Status}: {done.Error} ({done.Phase})");
@@ -71,23 +71,6 @@ public class TrainingCrashTests
         Assert.Equal(firstEpoch.RowId, done.EpochMetrics[0].RowId);
         Assert.Equal(firstEpoch.Seconds, done.EpochMetrics[0].Seconds);
         Assert.NotNull(done.ModelVersionId);
-    }
-
-    private static async Task<HttpClient> ClientAsync(ServerProcess server)
-    {
-        var options = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={Path.Combine(server.DataFolder, "drweb.db")}").Options;
-        var factory = new PooledDbContextFactory<DrWebDbContext>(options);
-        var (_, secret) = await new ApiTokenService(factory, new AuditLog(factory)).IssueAsync(
-            "crash test", await AdminIdAsync(options), "crash test");
-        var http = new HttpClient { BaseAddress = new Uri(server.Url) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        return http;
-    }
-
-    private static async Task<string> AdminIdAsync(DbContextOptions<DrWebDbContext> options)
-    {
-        await using var db = new DrWebDbContext(options);
-        return (await db.Users.SingleAsync(u => u.Email == ServerProcess.AdminEmail)).Id;
     }
 
     private static async Task<TrainingApi.RunState> PollAsync(HttpClient http, Guid runId, Func<TrainingApi.RunState, bool> until, TimeSpan limit)

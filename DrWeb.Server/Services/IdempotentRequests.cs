@@ -36,18 +36,23 @@ public sealed class IdempotentRequests(IDbContextFactory<DrWebDbContext> dbFacto
         var now = clock.GetUtcNow();
         await using var db = await dbFactory.CreateDbContextAsync(token);
         await db.IdempotentRequests.Where(r => r.CreatedUtc < now - Lifetime).ExecuteDeleteAsync(token);
-        var row = new IdempotentRequest { UserName = userName, Key = key, RequestHash = requestHash, CreatedUtc = now };
-        db.IdempotentRequests.Add(row);
-        try
+        // A retry is the common case and finds its row; the insert's unique-index failure decides only true races.
+        var first = await db.IdempotentRequests.AsNoTracking().FirstOrDefaultAsync(r => r.UserName == userName && r.Key == key, token);
+        if (first is null)
         {
-            await db.SaveChangesAsync(token);
-            return new IdempotencyDecision.Process(row.Id);
+            var row = new IdempotentRequest { UserName = userName, Key = key, RequestHash = requestHash, CreatedUtc = now };
+            db.IdempotentRequests.Add(row);
+            try
+            {
+                await db.SaveChangesAsync(token);
+                return new IdempotencyDecision.Process(row.Id);
+            }
+            catch (DbUpdateException)
+            {
+                db.ChangeTracker.Clear();
+                first = await db.IdempotentRequests.AsNoTracking().FirstAsync(r => r.UserName == userName && r.Key == key, token);
+            }
         }
-        catch (DbUpdateException)
-        {
-            db.ChangeTracker.Clear();
-        }
-        var first = await db.IdempotentRequests.AsNoTracking().FirstAsync(r => r.UserName == userName && r.Key == key, token);
         if (first.RequestHash != requestHash) return new IdempotencyDecision.Mismatch();
         if (first.StatusCode is not { } status || first.ResponseJson is not { } json) return new IdempotencyDecision.InProgress();
         return new IdempotencyDecision.Replay(status, json);

@@ -16,7 +16,9 @@ public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> logger)
 
     /// <summary>
     /// Caps glibc's per-thread native heaps (8 per core by default), which otherwise each keep their own high-water
-    /// mark after a burst. Call once at start-up, before the work threads allocate.
+    /// mark after a burst. Call once at start-up, before the work threads allocate. (Fixing glibc's mmap threshold at
+    /// 1 MB as well lowered a 100-photo burst's peak from 2.1-2.3 GB to 1.8 GB but made it 2.3 times slower, as every
+    /// tensor buffer became a fresh mapping; not done.)
     /// </summary>
     public static void LimitNativeHeaps()
     {

@@ -38,6 +38,8 @@ public sealed class ScreeningBrowserTests : IAsyncLifetime
         Assert.Contains("What the model saw:", await page.Locator("[data-testid=model-view] figcaption").InnerTextAsync());
         Assert.Contains("image quality: Good", await page.Locator("[data-testid=quality]").InnerTextAsync());
         Assert.Contains("demonstration model", await page.ContentAsync());
+        // The file is named once, on its result card, not again on a chip that would name only the last of several.
+        Assert.Equal(0, await page.Locator(".mud-chip", new() { HasText = "320_left.jpeg" }).CountAsync());
 
         string shots = Path.Combine(SharedData.RepoRoot, "artifacts", "screenshots");
         Directory.CreateDirectory(shots);

@@ -31,6 +31,19 @@ public sealed record AugmentationOptions
     public float Hue { get; init; } = 0.02f;
 
     public static readonly AugmentationOptions None = new() { Enabled = false };
+
+    /// <summary>What is out of range, in words (for <see cref="Training.TrainingOptions.Validate"/>); empty when all is well.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (!Enabled) yield break;
+        foreach (var (value, name) in new[] { (HorizontalFlipProbability, "horizontal flip"), (VerticalFlipProbability, "vertical flip"), (GrayscaleProbability, "grayscale") })
+            if (value is < 0 or > 1) yield return $"the {name} probability must be between 0 and 1";
+        if (RotationDegrees is < 0 or > 180) yield return "rotation must be 0 to 180 degrees";
+        if (TranslateFraction is < 0 or > 0.5f) yield return "translation must be 0 to 0.5 of the image";
+        foreach (var (value, name) in new[] { (Brightness, "brightness"), (Contrast, "contrast"), (Saturation, "saturation") })
+            if (value is < 0 or > 1) yield return $"the {name} jitter must be between 0 and 1";
+        if (Hue is < 0 or > 0.5f) yield return "the hue jitter must be between 0 and 0.5";
+    }
 }
 
 /// <summary>

@@ -101,7 +101,19 @@ public sealed record TrainingOptions
 
     public LoaderOptions Loader { get; init; } = new();
 
+    /// <summary>Throws with every problem at once when <see cref="Problems"/> finds any.</summary>
     public void Validate()
+    {
+        var problems = Problems();
+        if (problems.Count > 0)
+            throw new ArgumentException("Invalid training options: " + string.Join("; ", problems) + ".");
+    }
+
+    /// <summary>
+    /// The one check of a run's training options, in words (lower case, no full stop); the page, the API, the command
+    /// line and recurring schedules all come here.
+    /// </summary>
+    public List<string> Problems()
     {
         var problems = new List<string>();
         if (Epochs < 1) problems.Add("epochs must be at least 1");
@@ -120,7 +132,8 @@ public sealed record TrainingOptions
         if (CacheFrozenFeatures && Augmentation.Enabled) problems.Add("frozen features can only be cached with augmentation off");
         if (ViewsPerImage < 0) problems.Add("views per image must not be negative");
         if (ViewsPerImage > 0 && !Augmentation.Enabled) problems.Add("cached views need augmentation on (without it, cache the frozen features instead)");
-        if (problems.Count > 0)
-            throw new ArgumentException("Invalid training options: " + string.Join("; ", problems) + ".");
+        if (EarlyStoppingPatience < 0) problems.Add("patience must be 0 (off) or more");
+        problems.AddRange(Augmentation.Problems());
+        return problems;
     }
 }

@@ -51,14 +51,7 @@ public sealed record RunSettings
             problems.Add($"Architecture must be one of {string.Join(", ", ModelFactory.Architectures)}.");
         else if (Architecture != "resnet18" && BaseCheckpointId is null)
             problems.Add($"{Architecture} needs ImageNet base weights: import its torchvision checkpoint on the Models page first.");
-        try
-        {
-            Options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            problems.Add(e.Message);
-        }
+        problems.AddRange(Options.Problems().Select(p => char.ToUpperInvariant(p[0]) + p[1..] + "."));
         if (Options.Epochs > 500) problems.Add("Epochs must be at most 500.");
         if (Options.BatchSize > 256) problems.Add("Batch size must be at most 256.");
         if (Options.Sampler == SamplerKind.Weighted && Options.SamplerWeights.Sum() <= 0)

@@ -75,6 +75,38 @@ public class TrainingPagesTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.Equal((HttpStatusCode)422, badPreset.StatusCode);
         Assert.Contains("Unknown preset", await badPreset.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task The_api_refuses_what_the_new_run_form_refuses_with_the_same_words()
+    {
+        var form = new DrWeb.Server.Components.Pages.Training.RunForm
+        {
+            DatasetId = Guid.NewGuid(), RotationDegrees = 200, FlipProbability = 1.5f, TranslateFraction = 0.9f, ColourJitter = 3, Patience = -1,
+        };
+        var (settings, formProblems) = form.ToSettings();
+        Assert.Null(settings);
+        foreach (string word in new[] { "Rotation", "flip probability", "Translation", "jitter", "Patience" })
+            Assert.Contains(formProblems, p => p.Contains(word));
+
+        using var admin = factory.ApiClient((await factory.ApiTokenAsync(AccountSetup.Admin)).Secret);
+        var run = await admin.PostAsJsonAsync("/api/training-runs", new
+        {
+            preset = "screening",
+            settings = new
+            {
+                datasetId = form.DatasetId, options = new
+                {
+                    earlyStoppingPatience = -1,
+                    augmentation = new { enabled = true, rotationDegrees = 200, horizontalFlipProbability = 1.5, verticalFlipProbability = 1.5,
+                        translateFraction = 0.9, brightness = 3, contrast = 3, saturation = 3 },
+                },
+            },
+        });
+        Assert.Equal((HttpStatusCode)422, run.StatusCode);
+        string detail = System.Net.WebUtility.HtmlDecode(await run.Content.ReadAsStringAsync());
+        foreach (string problem in formProblems.Where(p => !p.Contains("dataset")))
+            Assert.Contains(problem, detail);
+    }
 }
 
 public class RunRequestTests

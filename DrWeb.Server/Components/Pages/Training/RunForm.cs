@@ -82,23 +82,20 @@ public sealed class RunForm
     public TimeSpan? StartTime { get; set; }
     public string Cron { get; set; } = "0 2 * * 0";
 
-    /// <summary>The settings, or the reasons the fields cannot become settings (the services check the rest).</summary>
+    /// <summary>
+    /// The settings, or every reason they cannot be run: what the fields cannot say (unreadable weights), then
+    /// <see cref="RunSettings.Problems"/>, the one check that the API, the command line and schedules also go through.
+    /// </summary>
     public (RunSettings? Settings, List<string> Problems) ToSettings()
     {
         var problems = new List<string>();
         var weights = SamplerWeights.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries)
             .Select(w => double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
         if (weights.Length != 5 || weights.Any(double.IsNaN))
+        {
             problems.Add("Sampler weights: give five numbers, one per grade 0-4, e.g. 0.1, 1, 0.5, 3, 4.");
-        if (DatasetId is null) problems.Add("Choose a dataset.");
-        foreach (var (value, name) in new[] { (FlipProbability, "flip probability"), (GrayscaleProbability, "grayscale probability") })
-            if (value is < 0 or > 1) problems.Add($"The {name} must be between 0 and 1.");
-        if (RotationDegrees is < 0 or > 180) problems.Add("Rotation must be 0 to 180 degrees.");
-        if (TranslateFraction is < 0 or > 0.5f) problems.Add("Translation must be 0 to 0.5 of the image.");
-        if (ColourJitter is < 0 or > 1) problems.Add("Colour jitter must be between 0 and 1.");
-        if (Patience < 0) problems.Add("Patience must be 0 (off) or more.");
-        if (EpochSize < 0) problems.Add("The epoch size must be 0 (one pass over the training images) or more.");
-        if (problems.Count > 0) return (null, problems);
+            weights = EpochSampler.PaperWeights;
+        }
 
         var augmentation = Augment
             ? new AugmentationOptions
@@ -117,11 +114,13 @@ public sealed class RunForm
             WeightDecay = WeightDecay, DecoupledWeightDecay = DecoupledWeightDecay, Schedule = Schedule, WarmupSteps = WarmupSteps,
             LabelSmoothing = LabelSmoothing, EpochSize = Sampler == SamplerKind.Shuffle ? 0 : EpochSize,
         };
-        return (new RunSettings
+        var settings = new RunSettings
         {
-            DatasetId = DatasetId!.Value, AdditionalDatasetIds = AdditionalDatasetIds.Where(id => id != DatasetId).Distinct().ToList(), Architecture = Architecture, BaseCheckpointId = Architecture == "resnet18" ? null : BaseCheckpointId,
+            DatasetId = DatasetId ?? Guid.Empty, AdditionalDatasetIds = AdditionalDatasetIds.Where(id => id != DatasetId).Distinct().ToList(), Architecture = Architecture, BaseCheckpointId = Architecture == "resnet18" ? null : BaseCheckpointId,
             Head = Head, Options = options, SkipBadRows = SkipBadRows, CropFundus = CropFundus, Recipe = Recipe, Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
-        }, problems);
+        };
+        problems.AddRange(settings.Problems());
+        return problems.Count > 0 ? (null, problems) : (settings, problems);
     }
 
     /// <summary>The chosen start time in UTC, when starting later.</summary>

@@ -19,6 +19,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ -n "${DRWEB_BROWSER_UNAVAILABLE:-}" ]; then echo "WARNING: browser tests will be skipped: $DRWEB_BROWSER_UNAVAILABLE"; fi
 fi
 
+# --fast: the inner loop, without the browser, real-data training, deployment and other slow tests (the full run is CI's).
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  set -- --filter "Category!=Browser&Category!=RealDataTraining&Category!=Deployment&Category!=Slow" "$@"
+  echo "Fast lane: browser, real-data training, deployment and slow tests are left out; run without --fast for everything."
+fi
+
 results="TestResults/run-$(date +%Y%m%d-%H%M%S)"
 status=0
 dotnet test DrWeb.sln --logger "console;verbosity=normal" --logger "trx;LogFileName=drweb.trx" \

@@ -36,7 +36,9 @@ public class ComparisonModelTests
         Assert.True(split.Rest(split.Activation).allclose(y, atol: 1e-5));
     }
 
+    /// <summary>About 50 s, and writes a 528 MB checkpoint. Slow lane.</summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public void Vgg16_keeps_torchvision_feature_names_and_trains_its_last_conv_block_and_the_head()
     {
         using var tmp = SharedData.TempFolder();

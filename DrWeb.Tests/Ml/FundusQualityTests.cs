@@ -21,7 +21,9 @@ public class FundusQualityTests
     private static string Stats(IEnumerable<(string File, QualityReport Report)> all) => string.Join("\n", all.Select(a =>
         $"{a.File} {a.Report.Verdict} bright={a.Report.MeanBrightness:0.0} sat={a.Report.SaturatedShare:0.000} sharp={a.Report.Sharpness:0.0} diam={a.Report.FundusDiameter:0} field={a.Report.FieldShare:0.00} {string.Join(",", a.Report.Reasons.Select(r => r.Reason))}"));
 
+    /// <summary>About 40 s: every photograph of two datasets through the gate. Slow lane.</summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public void Every_clinician_graded_image_passes()
     {
         var raw = AssessAll(SharedData.FundusRawImages);

@@ -5,6 +5,7 @@ using DrWeb.Tests.Support;
 namespace DrWeb.Tests.Server;
 
 /// <summary>Starting the app the ways an operator does.</summary>
+[Trait("Category", "Deployment")]
 public class FrontDoorTests
 {
     [Fact]

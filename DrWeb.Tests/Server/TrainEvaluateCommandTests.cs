@@ -42,13 +42,12 @@ public class TrainEvaluateCommandTests(TinySetFixture fixture) : IClassFixture<T
                 Assert.Equal(rows.Count(r => r[1] == t.ToString() && r[2] == q.ToString()), matrix[t][q]);
         Assert.Equal(rows.Count(r => r[1] == r[2]), metrics.GetProperty("Accuracy").GetProperty("Numerator").GetInt32());
 
-        (code, output, error) = await Cli.Run("predict", "--model", model, SharedData.FundusDevImage());
+        // An image that evaluate graded: predict must give it the same grade (same model, same image).
+        var image = fixture.Set.Dataset.Images[0];
+        (code, output, error) = await Cli.Run("predict", "--model", model, image.Path);
         Assert.True(code == 0, error);
         Assert.Contains("[test model]", output);
-        string id = Path.GetFileNameWithoutExtension(SharedData.FundusDevImage());
-        var csvRow = rows.SingleOrDefault(r => r[0] == id);
-        if (csvRow is not null)
-            Assert.Contains($"grade: {csvRow[2]} ", output); // same model, same image, same grade
+        Assert.Contains($"grade: {rows.Single(r => r[0] == image.Id)[2]} ", output);
     }
 
     [Fact]

@@ -12,9 +12,6 @@ public sealed record FundusCircle(float CenterX, float CenterY, float Radius, in
 {
     public float Diameter => 2 * Radius;
 
-    /// <summary>True when the circle is cut by the top or bottom of the frame.</summary>
-    public bool ClippedVertically => CenterY - Radius < -1 || CenterY + Radius > ImageHeight + 1;
-
     /// <summary>Share of the frame's shorter side that the circle's diameter spans.</summary>
     public float FieldShare => Diameter / Math.Min(ImageWidth, ImageHeight);
 

@@ -50,8 +50,6 @@ public sealed class ResNet18Onnx : FundusClassifier
     public override int FeatureWidth => Width;
     public override TrainablePolicy PaperPolicy { get; } = new("paper", ["layer4.", "fc."]);
 
-    /// <summary>The starter model's policy: the last residual block and the head, small enough to ship in the repo.</summary>
-    public static readonly TrainablePolicy LastBlockPolicy = new("last-block", ["layer4.2.", "fc."]);
     /// <summary>Each residual block (<c>layerS.B</c>) and each stage, in the order their outputs are complete.</summary>
     public override IReadOnlyList<string> CamLayers { get; } = Enumerable.Range(0, BlocksPerStage.Length)
         .SelectMany(s => Enumerable.Range(0, BlocksPerStage[s]).Select(b => $"layer{s + 1}.{b}").Append($"layer{s + 1}"))

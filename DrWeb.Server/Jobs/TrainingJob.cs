@@ -206,7 +206,7 @@ public sealed class TrainingJob(
         ModelEvaluator.Write(Path.Combine(staging, "validation"), result.BestValidation, result.BestValidationImages);
 
         model.SetTrainingMode(false);
-        var cases = ValidationGallery.Build(grader, union.Images, validationImages, store,
+        var cases = ValidationGallery.Build(grader, union.Images, validationImages, store, options.Value.Images,
             (done, total) => { if (done % 10 == 0 || done == total) recorder.Phase($"heatmaps for the gallery: {done}/{total}"); }, token);
 
         // The active model on the same images, so that "activate if better" compares like with like.

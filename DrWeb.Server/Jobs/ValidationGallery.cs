@@ -14,11 +14,12 @@ namespace DrWeb.Server.Jobs;
 /// </summary>
 public static class ValidationGallery
 {
+    /// <param name="decoding">The server's configured image limits, the same as for screening uploads.</param>
     public static List<EvaluationCase> Build(Grader grader, IReadOnlyList<LabelledImage> images, IReadOnlyList<EvaluatedImage> evaluated, ImageStore store,
-        Action<int, int>? progress, CancellationToken token)
+        ImageDecodeOptions decoding, Action<int, int>? progress, CancellationToken token)
     {
         var byId = images.ToDictionary(i => i.Id);
-        var decoder = new ImageDecoder(new ImageDecodeOptions());
+        var decoder = new ImageDecoder(decoding);
         var cases = new List<EvaluationCase>(evaluated.Count);
         foreach (var e in evaluated)
         {

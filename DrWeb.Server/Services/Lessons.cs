@@ -98,12 +98,6 @@ public sealed class Lessons(IDbContextFactory<DrWebDbContext> dbFactory)
         await db.LessonItems.Where(i => i.Id == itemId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ClassAnswer, grade), token);
     }
 
-    public async Task ClearClassAnswersAsync(Guid lessonId, CancellationToken token = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(token);
-        await db.LessonItems.Where(i => i.LessonId == lessonId).ExecuteUpdateAsync(s => s.SetProperty(i => i.ClassAnswer, (int?)null), token);
-    }
-
     private static async Task RenumberAsync(DrWebDbContext db, Guid lessonId, CancellationToken token)
     {
         var items = await db.LessonItems.Where(i => i.LessonId == lessonId).OrderBy(i => i.Position).ToListAsync(token);

@@ -67,9 +67,6 @@ public sealed class ScreeningService(
     private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Value.Screening.Concurrency));
     private int _waiting, _admitted;
 
-    /// <summary>Uploads waiting for a grading slot right now.</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
-
     /// <summary>Uploads admitted and not yet finished (waiting to decode, decoded, queued or grading).</summary>
     public int Admitted => Volatile.Read(ref _admitted);
 

@@ -10,7 +10,6 @@ public sealed record OnnxNode(string OpType, string Name, IReadOnlyList<string> 
     IReadOnlyDictionary<string, object> Attributes)
 {
     public long[] Ints(string name) => Attributes.TryGetValue(name, out var v) && v is long[] a ? a : [];
-    public long Int(string name, long fallback) => Attributes.TryGetValue(name, out var v) && v is long l ? l : fallback;
     public float Float(string name, float fallback) => Attributes.TryGetValue(name, out var v) && v is float f ? f : fallback;
 }
 

@@ -144,9 +144,9 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
         Assert.False(outcome.Succeeded);
         string all = string.Join(" ", outcome.Problems);
         Assert.Contains("densenet121 needs ImageNet base weights", all);
-        Assert.Contains("epochs must be at least 1", all);
-        Assert.Contains("learning rate", all);
-        Assert.Contains("sampler weights", all);
+        Assert.Contains("epochs must be at least 1", all, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("learning rate", all, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("sampler weights", all, StringComparison.OrdinalIgnoreCase);
 
         var past = await host.Runs.StartAsync(host.Tiny(), null, new RunTiming.At(DateTimeOffset.UtcNow.AddHours(-1)), null);
         Assert.Contains("in the past", string.Join(" ", past.Problems));

@@ -75,6 +75,13 @@ public sealed class ScreeningOptions
     /// </summary>
     public int DecodeBudgetMegapixels { get; set; } = 30;
 
+    /// <summary>
+    /// Above this resident size (MB), the native heaps' free memory is handed back after each grading (at most once a
+    /// second); below it, only when the server falls idle. It bounds memory under sustained load at a cost in speed
+    /// (see <see cref="Services.IdleMemoryTrim.AfterWork"/>); 0 turns the busy trim off.
+    /// </summary>
+    public int TrimAboveMegabytes { get; set; } = 1280;
+
     /// <summary>Largest model or checkpoint file an admin may upload to the registry (VGG16's ImageNet file is 528 MB).</summary>
     public long MaxModelUploadBytes { get; set; } = 1024L * 1024 * 1024;
 }

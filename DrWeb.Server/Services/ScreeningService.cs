@@ -178,6 +178,7 @@ public sealed class ScreeningService(
             finally
             {
                 _slots.Release();
+                trim.AfterWork();
             }
         }
     }

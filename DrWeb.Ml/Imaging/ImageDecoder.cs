@@ -109,10 +109,13 @@ public sealed class ImageDecoder(ImageDecodeOptions? options = null)
         return new ImageHeader(format, info.Width, info.Height);
     }
 
-    public FundusImage Decode(byte[] bytes, string? name = null)
+    public FundusImage Decode(byte[] bytes, string? name = null) => Decode(bytes, Inspect(bytes, name), name);
+
+    /// <summary>Decodes bytes whose header <see cref="Inspect"/> has already passed, without checking it again.</summary>
+    public FundusImage Decode(byte[] bytes, ImageHeader header, string? name = null)
     {
         string label = string.IsNullOrEmpty(name) ? "The file" : $"'{name}'";
-        var format = Inspect(bytes, name).Format;
+        var format = header.Format;
         Image<Rgb24> image;
         try
         {

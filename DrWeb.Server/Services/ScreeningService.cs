@@ -100,7 +100,7 @@ public sealed class ScreeningService(
             if (admitted > AdmissionLimit)
                 return ScreeningOutcome.Busy(name, admitted - 1, _options.BusyRetryAfterSeconds);
             using var pixels = await decoding.ReserveAsync(header.Pixels, cancellationToken);
-            return await DecodeAndGradeAsync(upload, progress, cancellationToken);
+            return await DecodeAndGradeAsync(upload, header, progress, cancellationToken);
         }
         finally
         {
@@ -108,14 +108,14 @@ public sealed class ScreeningService(
         }
     }
 
-    private async Task<ScreeningOutcome> DecodeAndGradeAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress,
+    private async Task<ScreeningOutcome> DecodeAndGradeAsync(ScreeningUpload upload, ImageHeader header, IProgress<ScreeningProgress>? progress,
         CancellationToken cancellationToken)
     {
         string name = upload.FileName;
         FundusImage image;
         try
         {
-            image = await Task.Run(() => _decoder.Decode(upload.Bytes, Path.GetFileName(name)), cancellationToken);
+            image = await Task.Run(() => _decoder.Decode(upload.Bytes, header, Path.GetFileName(name)), cancellationToken);
         }
         catch (ImageRejectedException e)
         {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DrWeb.Ml.Training;
@@ -9,7 +8,6 @@ using DrWeb.Server.Services;
 using DrWeb.Tests.Browser;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace DrWeb.Tests.Server;
 

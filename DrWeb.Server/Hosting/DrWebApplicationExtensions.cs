@@ -165,7 +165,6 @@ public static class DrWebApplicationExtensions
                 o.Password.RequireUppercase = false;
                 o.Password.RequireLowercase = false;
                 o.User.RequireUniqueEmail = true;
-                o.Lockout.MaxFailedAccessAttempts = 10;
             })
             .AddRoles<IdentityRole>()
             .AddPasswordValidator<DrWeb.Server.Services.Passwords.CommonPasswordValidator>()
@@ -177,6 +176,7 @@ public static class DrWebApplicationExtensions
         services.AddScoped<AccountSetup>();
         services.AddScoped<UserAdministration>();
         services.AddScoped<PasswordSignIn>();
+        services.AddSingleton<SignInLockout>();
         // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
         services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(data.Sub("keys")), NullLoggerFactory.Instance));

@@ -24,17 +24,29 @@ public sealed class DrWebOptions
 
     public RateLimitOptions RateLimits { get; set; } = new();
 
+    public SignInLockoutOptions SignInLockout { get; set; } = new();
+
     public string ResolveDataFolder() => Path.GetFullPath(DataFolder);
 }
 
 /// <summary>Requests allowed per client address and minute, before a 429 with Retry-After.</summary>
 public sealed class RateLimitOptions
 {
-    /// <summary>Sign-in attempts (POSTs to the sign-in page). Identity also locks an account after 10 wrong passwords.</summary>
+    /// <summary>Sign-in attempts (POSTs to the sign-in page), whatever the account.</summary>
     public int SignInPerMinute { get; set; } = 10;
 
     /// <summary>API requests per token (or, without one, per address).</summary>
     public int ApiPerMinute { get; set; } = 600;
+}
+
+/// <summary>When wrong passwords lock an account, for the client address they came from only.</summary>
+public sealed class SignInLockoutOptions
+{
+    /// <summary>Wrong passwords for one account from one address, within <see cref="LockoutMinutes"/>, that lock it there.</summary>
+    public int FailuresPerAddress { get; set; } = 10;
+
+    /// <summary>How long the account stays locked for that address; also how long failures are remembered.</summary>
+    public int LockoutMinutes { get; set; } = 15;
 }
 
 /// <summary>Which screening cases a Doctor sees; Admins always see all.</summary>

@@ -12,7 +12,8 @@ public sealed record UserSummary(string Id, string Email, IReadOnlyList<string> 
 /// (a role change, a deletion, a lock) renews the user's security stamp and revokes their sessions at once, so that a
 /// cookie or an open page does not keep the old access. Every change is audited under the acting admin's name.
 /// </summary>
-public sealed class UserAdministration(UserManager<DrWebUser> users, AccountSetup accounts, SessionRevocations revocations, AuditLog audit)
+public sealed class UserAdministration(UserManager<DrWebUser> users, AccountSetup accounts, SessionRevocations revocations, AuditLog audit,
+    SignInLockout signInLockout)
 {
     public async Task<List<UserSummary>> ListAsync()
     {
@@ -56,7 +57,11 @@ public sealed class UserAdministration(UserManager<DrWebUser> users, AccountSetu
         {
             var unlocked = await users.SetLockoutEndDateAsync(user, null);
             unlocked = unlocked.Succeeded ? await users.ResetAccessFailedCountAsync(user) : unlocked;
-            if (unlocked.Succeeded) await audit.RecordAsync(AuditAction.UserUnlocked, actor, user.Email);
+            if (unlocked.Succeeded)
+            {
+                signInLockout.Unlock(user.UserName ?? "");
+                await audit.RecordAsync(AuditAction.UserUnlocked, actor, user.Email);
+            }
             return unlocked;
         }
         if (await users.IsInRoleAsync(user, AccountSetup.Admin) && await IsLastAdminAsync())

@@ -41,7 +41,7 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
         var sp = scope.ServiceProvider;
         var hasher = new CountingHasher(sp.GetRequiredService<IPasswordHasher<DrWebUser>>());
         var signIn = new PasswordSignIn(sp.GetRequiredService<SignInManager<DrWebUser>>(), sp.GetRequiredService<UserManager<DrWebUser>>(), hasher,
-            sp.GetRequiredService<AuditLog>());
+            sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<SignInLockout>());
 
         var result = await signIn.SignInAsync($"nobody-{Guid.NewGuid():N}@drweb.test", "some-password-guess", "127.0.0.1");
         Assert.False(result.Succeeded);
@@ -55,6 +55,80 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
         var locked = await signIn.SignInAsync(email, "some-password-guess", "127.0.0.1");
         Assert.True(locked.IsLockedOut);
         Assert.Equal(2, hasher.Verifications);
+    }
+
+    [Fact]
+    public async Task Wrong_passwords_lock_the_account_for_the_address_they_came_from_and_not_for_its_owner()
+    {
+        _ = factory.Server;
+        using var scope = factory.Services.CreateScope();
+        var sp = scope.ServiceProvider;
+        var users = sp.GetRequiredService<UserAdministration>();
+        string email = $"target-{Guid.NewGuid():N}@drweb.test";
+        Assert.True((await users.CreateAsync(DrWebFactory.AdminEmail, email, DrWebFactory.Password, [AccountSetup.Admin])).Succeeded);
+        // A successful sign-in writes its cookie into the request's response.
+        sp.GetRequiredService<Microsoft.AspNetCore.Http.IHttpContextAccessor>().HttpContext = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = sp };
+        var signIn = sp.GetRequiredService<PasswordSignIn>();
+        const string attacker = "198.51.100.7", owner = "203.0.113.9";
+
+        for (int i = 0; i < 9; i++) Assert.False((await signIn.SignInAsync(email, $"guess-{i}-guess", attacker)).IsLockedOut);
+        Assert.False((await signIn.SignInAsync(email, "the-tenth-guess", attacker)).Succeeded);
+        // The eleventh try from that address is refused even with the right password...
+        Assert.True((await signIn.SignInAsync(email, DrWebFactory.Password, attacker)).IsLockedOut);
+        // ...while the owner, elsewhere, signs in, and the account itself is not locked.
+        Assert.True((await signIn.SignInAsync(email, DrWebFactory.Password, owner)).Succeeded);
+        var account = (await users.ListAsync()).Single(u => u.Email == email);
+        Assert.False(account.LockedOut);
+        var failed = await AuditAsync(AuditAction.SignInFailed, email);
+        Assert.Contains(failed, e => e.Address == attacker && e.Detail == "wrong password; now locked for this address");
+        Assert.Contains(failed, e => e.Address == attacker && e.Detail!.StartsWith("account locked for this address"));
+
+        // An administrator unlocking the account clears the address's lock too.
+        Assert.True((await users.SetLockedAsync(DrWebFactory.AdminEmail, account.Id, false)).Succeeded);
+        Assert.True((await signIn.SignInAsync(email, DrWebFactory.Password, attacker)).Succeeded);
+    }
+
+    [Fact]
+    public void An_address_lock_ends_after_its_period_and_occasional_typos_never_add_up_to_one()
+    {
+        var clock = new ManualClock();
+        var options = Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Hosting.DrWebOptions
+            { SignInLockout = new() { FailuresPerAddress = 3, LockoutMinutes = 15 } });
+        var lockout = new SignInLockout(options, clock);
+
+        Assert.False(lockout.RecordFailure("A@clinic.test", "10.0.0.1"));
+        Assert.False(lockout.RecordFailure("a@clinic.test", "10.0.0.1"));
+        Assert.True(lockout.RecordFailure("a@clinic.test ", "10.0.0.1"));
+        Assert.True(lockout.IsLocked("a@clinic.test", "10.0.0.1", out var remaining));
+        Assert.Equal(TimeSpan.FromMinutes(15), remaining);
+        Assert.False(lockout.IsLocked("a@clinic.test", "10.0.0.2", out _));
+        clock.Advance(TimeSpan.FromMinutes(15));
+        Assert.False(lockout.IsLocked("a@clinic.test", "10.0.0.1", out _));
+
+        // One typo every 20 minutes is forgotten before the next one.
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.False(lockout.RecordFailure("b@clinic.test", "10.0.0.1"));
+            clock.Advance(TimeSpan.FromMinutes(20));
+        }
+    }
+
+    [Fact]
+    public void Spraying_many_accounts_keeps_the_lockout_table_bounded()
+    {
+        var clock = new ManualClock();
+        var lockout = new SignInLockout(Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Hosting.DrWebOptions()), clock);
+        Assert.True(lockout.RecordFailure("kept@clinic.test", "10.0.0.1") is false);
+        for (int i = 0; i < 9; i++) lockout.RecordFailure("kept@clinic.test", "10.0.0.1");
+        Assert.True(lockout.IsLocked("kept@clinic.test", "10.0.0.1", out _));
+        for (int i = 0; i < SignInLockout.MaxTracked + 1000; i++)
+        {
+            lockout.RecordFailure($"user{i}@clinic.test", "10.0.0.9");
+            if (i % 1000 == 0) clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.InRange(lockout.TrackedPairs, 1, SignInLockout.MaxTracked);
+        // A live lock is not what gets forgotten.
+        Assert.True(lockout.IsLocked("kept@clinic.test", "10.0.0.1", out _));
     }
 
     [Fact]
@@ -107,6 +181,13 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
     [InlineData("margaret.hale@clinic.test", "correct-horse-battery", true)]
     public void The_users_own_email_is_not_a_password(string email, string password, bool accepted) =>
         Assert.Equal(accepted, CommonPasswordValidator.Problem(password, email) is null);
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 12, 3, 8, 0, 0, TimeSpan.Zero);
+        public override DateTimeOffset GetUtcNow() => _now;
+        public void Advance(TimeSpan by) => _now += by;
+    }
 
     private sealed class CountingHasher(IPasswordHasher<DrWebUser> inner) : IPasswordHasher<DrWebUser>
     {

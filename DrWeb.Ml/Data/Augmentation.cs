@@ -32,7 +32,7 @@ public sealed record AugmentationOptions
 
     public static readonly AugmentationOptions None = new() { Enabled = false };
 
-    /// <summary>What is out of range, in words (for <see cref="Training.TrainingOptions.Validate"/>); empty when all is well.</summary>
+    /// <summary>What is out of range, in words (for <see cref="Manifest.TrainingOptions.Validate"/>); empty when all is well.</summary>
     public IEnumerable<string> Problems()
     {
         if (!Enabled) yield break;

@@ -1,5 +1,7 @@
 using System.Globalization;
 using DrWeb.Ml.Inference;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Ml.Evaluation;
 

@@ -8,6 +8,7 @@ using DrWeb.Ml.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Evaluation;
 
@@ -22,22 +23,35 @@ public static class ModelEvaluator
         var device = TorchRuntime.IsInitialized ? TorchRuntime.Device : CPU;
         model.to(device);
         model.SetTrainingMode(false);
-        var results = new List<EvaluatedImage>(images.Count);
         var order = Enumerable.Range(0, images.Count).ToArray();
-        foreach (var batch in BatchLoader.Batches(images, order, batchSize, prep, AugmentationOptions.None, 0, 0, null, token))
+        var batches = BatchLoader.Batches(images, order, batchSize, prep, AugmentationOptions.None, 0, 0, null, token);
+        return PredictBatches(batches, images, batch =>
         {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
             var x = tensor(batch.Pixels, [batch.Count, 3, batch.InputSize, batch.InputSize]).to(device);
             // As the grader does: the views' probabilities averaged at T = 1, then temperature-scaled.
             var probabilities = functional.softmax(model.call(x), 1);
-            if (flipAverage)
-                probabilities = (probabilities + functional.softmax(model.call(x.flip(3)), 1)) / 2;
-            probabilities = probabilities.cpu();
+            return flipAverage ? (probabilities + functional.softmax(model.call(x.flip(3)), 1)) / 2 : probabilities;
+        }, temperature, progress, token);
+    }
+
+    /// <summary>
+    /// The prediction loop that <see cref="Predict"/> and validation during training share: each batch's probabilities,
+    /// from <paramref name="probabilitiesOf"/> (called without gradients, inside a dispose scope), become one row per image.
+    /// </summary>
+    public static List<EvaluatedImage> PredictBatches(IEnumerable<Batch> batches, IReadOnlyList<LabelledImage> images,
+        Func<Batch, Tensor> probabilitiesOf, double temperature = 1.0, IProgress<int>? progress = null, CancellationToken token = default)
+    {
+        var results = new List<EvaluatedImage>(images.Count);
+        foreach (var batch in batches)
+        {
+            token.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var probabilities = probabilitiesOf(batch).cpu();
             for (int k = 0; k < batch.Count; k++)
             {
                 float[] p = probabilities[k].data<float>().ToArray();
-                if (temperature != 1.0) p = Calibration.TemperatureScaling.Apply(p, temperature);
+                if (temperature != 1.0) p = TemperatureScaling.Apply(p, temperature);
                 var image = images[batch.ImageIndices[k]];
                 results.Add(new EvaluatedImage(image.Id, image.Grade, Array.IndexOf(p, p.Max()), p));
             }

@@ -1,4 +1,6 @@
 using DrWeb.Ml.Inference;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Ml.Evaluation;
 
@@ -58,7 +60,7 @@ public static class PatientBootstrap
         double sens = positives == 0 ? double.NaN : (double)tp / positives;
         double spec = negatives == 0 ? double.NaN : (double)tn / negatives;
         return [Auc(p, referable, positives, negatives), sens, spec, SensitivityAtSpecificity(p, referable, positives, negatives, targetSpecificity),
-            Evaluation.ConfusionMatrix.From(images.Select(i => (i.TrueGrade, i.PredictedGrade))).QuadraticWeightedKappa];
+            Manifest.ConfusionMatrix.From(images.Select(i => (i.TrueGrade, i.PredictedGrade))).QuadraticWeightedKappa];
     }
 
     private static double Auc(double[] p, bool[] referable, int positives, int negatives)

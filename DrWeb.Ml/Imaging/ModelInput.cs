@@ -43,7 +43,7 @@ public static class ModelInput
     /// <summary>The BGR mean image [3, 224, 224] stored in the bundled ResNetPreprocess.onnx.</summary>
     private static readonly Lazy<float[]> MeanImage = new(() =>
     {
-        var graph = Models.Onnx.OnnxGraph.Load(Models.ResNet18Onnx.BundledFile(Models.ResNet18Onnx.PreprocessFileName));
+        var graph = Onnx.OnnxGraph.Load(Onnx.BundledOnnx.File(Onnx.BundledOnnx.PreprocessFileName));
         return graph.Initializers["MeanImage"].Values;
     });
 

@@ -1,10 +1,11 @@
-using DrWeb.Ml.Calibration;
+using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Ml.Inference;
 
@@ -59,9 +60,15 @@ public sealed class Grader : IDisposable
     /// <summary>Grades the image and, when <paramref name="explain"/> is set, explains the predicted grade.</summary>
     public GradingResult Grade(FundusImage image, bool explain = true, string? camLayer = null)
     {
-        using var view = ModelInput.Prepare(image.Pixels, Preprocessing);
+        using var view = PrepareView(image);
         return Grade(view, explain, camLayer);
     }
+
+    /// <summary>
+    /// What this model sees of <paramref name="image"/>: its preprocessing applied (crop, colour recipe, size). Pass the
+    /// quality gate's <paramref name="fundus"/> location to skip finding the fundus again.
+    /// </summary>
+    public ModelView PrepareView(FundusImage image, FundusLocation? fundus = null) => ModelInput.Prepare(image.Pixels, Preprocessing, fundus);
 
     /// <summary>Grades a view already prepared with this grader's <see cref="Preprocessing"/> (so it can be shown and stored too).</summary>
     public GradingResult Grade(ModelView view, bool explain = true, string? camLayer = null)
@@ -114,7 +121,7 @@ public sealed class Grader : IDisposable
     public (GradeProbabilities Probabilities, IReadOnlyList<CamResult> Explanations) Explain(FundusImage image, IReadOnlyList<int> classes,
         string? camLayer = null)
     {
-        using var view = ModelInput.Prepare(image.Pixels, Preprocessing);
+        using var view = PrepareView(image);
         return Explain(view, classes, camLayer);
     }
 

@@ -13,7 +13,7 @@ public static class PreprocessingBenchmark
         var decoder = new ImageDecoder();
         yield return BenchmarkTiming.Measure($"decode {name}", 1, 1, iterations, warmup, () => decoder.Decode(photograph, name).Dispose());
         using var image = decoder.Decode(photograph, name);
-        yield return BenchmarkTiming.Measure("quality gate", 1, 1, iterations, warmup, () => FundusQuality.Assess(image.Pixels));
+        yield return BenchmarkTiming.Measure("quality gate", 1, 1, iterations, warmup, () => QualityGate.Assess(image.Pixels));
         yield return BenchmarkTiming.Measure($"fundus crop to {inputSize}", 1, 1, iterations, warmup,
             () => FundusCrop.Prepare(image.Pixels, inputSize)?.Dispose());
         foreach (var recipe in Enum.GetValues<ColourRecipe>())
@@ -26,7 +26,7 @@ public static class PreprocessingBenchmark
         var screening = Preprocessing.ImageNet224 with { CropFundus = true, Recipe = ColourRecipe.Clahe };
         yield return BenchmarkTiming.Measure("screening: gate + view from its detection + clahe + normalise", 1, 1, iterations, warmup, () =>
         {
-            var quality = FundusQuality.Assess(image.Pixels);
+            var quality = QualityGate.Assess(image.Pixels);
             using var view = ModelInput.Prepare(image.Pixels, screening, quality.Location);
             ModelInput.ToTensor(view, screening).Dispose();
         });

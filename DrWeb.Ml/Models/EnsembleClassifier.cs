@@ -1,6 +1,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Models;
 

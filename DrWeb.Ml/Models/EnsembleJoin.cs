@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Models;
 

@@ -1,7 +1,9 @@
+using DrWeb.Ml.Onnx;
 using System.Text.Json;
 using DrWeb.Ml.Imaging;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Models;
 
@@ -146,7 +148,7 @@ public static class ModelDirectory
         FundusClassifier Base() => manifest.BaseWeights switch
         {
             null => ModelFactory.Create(manifest.Architecture, manifest.Head, manifest.NumClasses),
-            "bundled:" + ResNet18Onnx.OnnxFileName => ResNet18Onnx.Pretrained(manifest.Head, manifest.NumClasses),
+            "bundled:" + BundledOnnx.ResNet18FileName => CntkResNet18.Pretrained(manifest.Head, manifest.NumClasses),
             var other => throw new CheckpointException($"{directory}: unknown base weights '{other}'."),
         };
         FundusClassifier model = manifest.IsEnsemble

@@ -1,3 +1,5 @@
+using DrWeb.Ml.Onnx;
+using DrWeb.Ml.Manifest;
 namespace DrWeb.Ml.Models;
 
 /// <summary>Builds a classifier by architecture name.</summary>
@@ -9,7 +11,7 @@ public static class ModelFactory
         architecture.Trim().ToLowerInvariant() switch
         {
             "densenet121" => new DenseNet121(head, numClasses),
-            "resnet18" => new ResNet18Onnx(head, numClasses),
+            "resnet18" => new CntkResNet18(head, numClasses),
             "resnet101" => new ResNet101(head, numClasses),
             "vgg16" => new Vgg16(head, numClasses),
             _ => throw new ArgumentException(
@@ -22,7 +24,7 @@ public static class ModelFactory
     /// </summary>
     public static Imaging.Preprocessing PreprocessingFor(FundusClassifier model, bool cropFundus = false,
         Imaging.ColourRecipe recipe = Imaging.ColourRecipe.None) =>
-        (model is ResNet18Onnx ? Imaging.Preprocessing.BgrMeanImage224 : Imaging.Preprocessing.ImageNet224)
+        (model is CntkResNet18 ? Imaging.Preprocessing.BgrMeanImage224 : Imaging.Preprocessing.ImageNet224)
         with { CropFundus = cropFundus, Recipe = recipe };
 
     /// <summary>
@@ -35,7 +37,7 @@ public static class ModelFactory
     {
         string arch = architecture.Trim().ToLowerInvariant();
         if (arch == "resnet18" && imagenetWeights is null)
-            return (ResNet18Onnx.Pretrained(head), "bundled:" + ResNet18Onnx.OnnxFileName, "ImageNet weights bundled with DrWeb");
+            return (CntkResNet18.Pretrained(head), "bundled:" + BundledOnnx.ResNet18FileName, "ImageNet weights bundled with DrWeb");
         if (imagenetWeights is null)
             throw new ArgumentException($"{arch} needs ImageNet weights: import a checkpoint (e.g. torchvision's densenet121-a639ec97.pth) " +
                                         "or pass --weights <file>. DrWeb never downloads weights; resnet18 trains from the bundled ones.");

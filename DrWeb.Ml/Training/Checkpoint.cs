@@ -4,6 +4,7 @@ using DrWeb.Ml.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;
 

@@ -9,19 +9,9 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;
-
-/// <summary>The outcome of a run: the model holds the best epoch's weights.</summary>
-public sealed record TrainingResult(
-    IReadOnlyList<EpochSummary> History,
-    int BestEpoch,
-    EvaluationReport BestValidation,
-    IReadOnlyList<EvaluatedImage> BestValidationImages,
-    DataSplit Split,
-    string Device,
-    TimeSpan Duration,
-    bool StoppedEarly);
 
 /// <summary>
 /// Fine-tunes a <see cref="FundusClassifier"/> with Adam and cross-entropy, evaluating on a patient-level split
@@ -220,26 +210,16 @@ public sealed class Trainer(FundusClassifier model, Preprocessing preprocessing,
         var order = Enumerable.Range(0, validation.Count).ToArray();
         bool fromCache = cache is not null && order.All(cache.ContainsKey);
         var batches = Batches(validation, order, fromCache, AugmentationOptions.None, 0, token);
-        var results = new List<EvaluatedImage>(validation.Count);
         double lossSum = 0;
-        foreach (var batch in batches)
+        var results = ModelEvaluator.PredictBatches(batches, validation, batch =>
         {
-            token.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
             Tensor logits = boundary is null
                 ? Model.call(Input(batch, device))
                 : partition!.Value.Suffix(FrozenFeatures(batch, partition.Value.Prefix, cache, fromCache, device));
             var targets = tensor(batch.Grades.Select(g => (long)g).ToArray(), device: device);
             lossSum += functional.cross_entropy(logits, targets, reduction: Reduction.Sum).item<float>();
-            var probabilities = functional.softmax(logits, 1).cpu();
-            for (int k = 0; k < batch.Count; k++)
-            {
-                float[] p = probabilities[k].data<float>().ToArray();
-                var image = validation[batch.ImageIndices[k]];
-                results.Add(new EvaluatedImage(image.Id, image.Grade, Array.IndexOf(p, p.Max()), p));
-            }
-        }
+            return functional.softmax(logits, 1);
+        }, token: token);
         return (lossSum / Math.Max(1, results.Count), results);
     }
 

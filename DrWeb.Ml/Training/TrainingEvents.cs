@@ -1,4 +1,5 @@
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;
 
@@ -12,7 +13,3 @@ public sealed record StepCompleted(int Epoch, int Step, int StepsPerEpoch, doubl
 public sealed record EpochCompleted(
     int Epoch, int Epochs, double TrainLoss, double ValidationLoss, EvaluationReport Validation,
     TimeSpan Elapsed, TimeSpan EstimatedRemaining, bool Improved) : TrainingEvent;
-
-/// <summary>One line of a run's history, kept in checkpoints and manifests.</summary>
-public sealed record EpochSummary(int Epoch, double TrainLoss, double ValidationLoss, double Kappa, double ReferableAuc,
-    double Sensitivity, double Specificity, double Accuracy, double Seconds);

@@ -1,5 +1,6 @@
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;
 

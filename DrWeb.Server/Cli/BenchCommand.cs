@@ -4,6 +4,7 @@ using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 
@@ -104,7 +105,7 @@ internal static class BenchCommand
                     using (var densenet = new DenseNet121(HeadKind.Paper))
                         foreach (var t in TrainingBenchmark.Run(densenet, densenet.PaperPolicy, n, parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup)))
                             Print(t);
-                    using (var resnet = ResNet18Onnx.Pretrained())
+                    using (var resnet = CntkResNet18.Pretrained())
                         foreach (var t in TrainingBenchmark.Run(resnet, resnet.PaperPolicy, n, parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup)))
                             Print(t);
                 }

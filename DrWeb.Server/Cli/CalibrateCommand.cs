@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using DrWeb.Ml.Calibration;
-using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using DrWeb.Ml.Calibration;
-using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 

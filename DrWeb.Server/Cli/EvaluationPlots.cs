@@ -1,6 +1,6 @@
-using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Evaluation;
 using ScottPlot;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 

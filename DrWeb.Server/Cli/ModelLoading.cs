@@ -1,6 +1,7 @@
-using DrWeb.Ml.Calibration;
+using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
+using DrWeb.Ml.Inference;
 
 namespace DrWeb.Server.Cli;
 

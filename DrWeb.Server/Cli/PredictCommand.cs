@@ -6,6 +6,7 @@ using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
 using SixLabors.ImageSharp;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Server.Cli;
 
@@ -95,9 +96,8 @@ internal static class PredictCommand
             {
                 using var image = decoder.Decode(file.FullName);
                 // The same gate as screening, reported rather than enforced: the command line is for people who read it.
-                var quality = FundusQuality.Assess(image.Pixels);
-                using var view = ModelInput.Prepare(image.Pixels, grader.Preprocessing, quality.Location);
-                var result = grader.Grade(view, explain: overlay is not null, camLayer);
+                using var result = Screener.Screen(image, grader, new ScreenOptions(Explain: overlay is not null, CamLayer: camLayer, Overlay: overlayOptions));
+                var (quality, view) = (result.Quality, result.View);
                 output.WriteLine();
                 output.WriteLine($"{file.Name}  ({image.Width}x{image.Height} {image.Format})");
                 output.WriteLine($"  image quality: {quality.Verdict}{(quality.ReasonLines is { } why ? " - " + why.Replace('\n', ' ') : "")}");
@@ -108,11 +108,11 @@ internal static class PredictCommand
                 output.WriteLine($"  grade: {result.Grade} ({result.GradeName})");
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  referable: {(result.Referable.IsReferable ? "yes" : "no")} (P(grade>=2) = {result.Referable.Probability:0.000}; rule: {result.Referable.Rule})"));
-                if (overlay is not null && result.Explanation is not null)
+                if (overlay is not null && result.Explanations is [var cam, ..])
                 {
                     string path = OverlayPath(overlay, file, images.Length);
-                    File.WriteAllBytes(path, HeatmapOverlay.RenderPng(view.HeatmapBase(image.Pixels), result.Explanation.Raw, overlayOptions));
-                    output.WriteLine($"  overlay: {path} (Grad-CAM of grade {result.Explanation.TargetClass} at {result.Explanation.Layer})");
+                    File.WriteAllBytes(path, result.Overlays[0]);
+                    output.WriteLine($"  overlay: {path} (Grad-CAM of grade {cam.TargetClass} at {cam.Layer})");
                 }
             }
             catch (ImageRejectedException e)

@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
-using DrWeb.Ml.Calibration;
-using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
 using Spectre.Console;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 
@@ -222,7 +222,7 @@ internal static class TrainCommand
             });
 
         if (trainer.Views is { } cache) output.WriteLine(cache.Describe());
-        var manifest = ModelManifest.ForTrainedModel(model, preprocessing, options, dataset, result, baseWeights, label);
+        var manifest = TrainedModelManifest.For(model, preprocessing, options, dataset, result, baseWeights, label);
         ModelEvaluator.Write(Path.Combine(outFolder, "validation"), result.BestValidation, result.BestValidationImages);
         output.WriteLine($"best epoch {result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}, {result.Duration:hh\\:mm\\:ss} on {result.Device}");
         manifest = ModelCalibrator.Calibrate(manifest, result.BestValidationImages, operatingPoint.Kind, operatingPoint.Value, "train",

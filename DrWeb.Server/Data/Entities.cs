@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Identity;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Data;
 
@@ -157,7 +158,7 @@ public sealed class ModelVersion
     public Guid? TrainingRunId { get; set; }
 
     /// <summary>
-    /// The operating point an admin chose on the Models page (JSON of <see cref="Ml.Calibration.OperatingPoint"/>); null: the
+    /// The operating point an admin chose on the Models page (JSON of <see cref="Ml.Manifest.OperatingPoint"/>); null: the
     /// one recorded in the model's manifest. Kept here, not in the model folder, because a bundled model's folder is read-only.
     /// </summary>
     public string? OperatingPointJson { get; set; }

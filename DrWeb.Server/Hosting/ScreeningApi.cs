@@ -5,6 +5,7 @@ using DrWeb.Server.Data;
 using DrWeb.Server.Services;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Server.Hosting;
 

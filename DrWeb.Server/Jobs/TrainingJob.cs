@@ -1,6 +1,5 @@
-using DrWeb.Ml.Calibration;
-using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
@@ -11,6 +10,7 @@ using DrWeb.Server.Services;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Jobs;
 
@@ -188,7 +188,7 @@ public sealed class TrainingJob(
         recorder.Flush();
 
         recorder.Phase("writing the model");
-        var manifest = ModelManifest.ForTrainedModel(model, grader.Preprocessing, settings.Options, union, result, bundledBase,
+        var manifest = TrainedModelManifest.For(model, grader.Preprocessing, settings.Options, union, result, bundledBase,
             settings.Label ?? $"trained by run {run.Name}");
         var validationImages = result.BestValidationImages;
         var validationReport = result.BestValidation;

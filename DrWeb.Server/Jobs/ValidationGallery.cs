@@ -5,6 +5,7 @@ using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 using DrWeb.Server.Data;
 using DrWeb.Server.Services;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Jobs;
 
@@ -28,12 +29,11 @@ public static class ValidationGallery
             byte[] bytes = File.ReadAllBytes(source.Path);
             using var image = decoder.Decode(bytes, Path.GetFileName(source.Path));
             int[] classes = e.PredictedGrade == e.TrueGrade ? [e.PredictedGrade] : [e.PredictedGrade, e.TrueGrade];
-            var quality = FundusQuality.Assess(image.Pixels);
-            using var view = ModelInput.Prepare(image.Pixels, grader.Preprocessing, quality.Location);
-            var (_, cams) = grader.Explain(view, classes);
-            var basePicture = view.HeatmapBase(image.Pixels);
-            string predicted = store.Save(HeatmapOverlay.RenderPng(basePicture, cams[0].Raw));
-            string truth = cams.Count > 1 ? store.Save(HeatmapOverlay.RenderPng(basePicture, cams[1].Raw)) : predicted;
+            // The probabilities shown are the run's own (e); the screener adds the gate, the view and both heatmaps.
+            using var screened = Screener.Screen(image, grader, new ScreenOptions(ExplainGrades: classes));
+            var (quality, view) = (screened.Quality, screened.View);
+            string predicted = store.Save(screened.Overlays[0]);
+            string truth = screened.Overlays.Count > 1 ? store.Save(screened.Overlays[1]) : predicted;
             var p = e.Probabilities;
             var referral = grader.Referral;
             cases.Add(new EvaluationCase
@@ -41,7 +41,7 @@ public static class ValidationGallery
                 Referred = referral.OperatingPoint is null ? null : referral.Case(e).Predicted,
                 ImageId = e.Image, ImageHash = store.Save(bytes), PatientId = source.PatientId, Eye = EyeOf(e.Image),
                 TrueGrade = e.TrueGrade, PredictedGrade = e.PredictedGrade, P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
-                HeatmapPredictedHash = predicted, HeatmapTrueHash = truth, CamLayer = cams[0].Layer,
+                HeatmapPredictedHash = predicted, HeatmapTrueHash = truth, CamLayer = screened.Explanations[0].Layer,
                 ModelViewHash = store.Save(view.ToPng()), ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
                 QualityVerdict = quality.Verdict.ToString(), QualityReasons = quality.ReasonLines,
             });
@@ -61,7 +61,7 @@ public static class ValidationGallery
         ReferralThreshold = referralThreshold,
         ModelVersionId = versionId, RunId = runId, Name = name, Images = images.Count,
         DataFingerprint = Fingerprint(images),
-        ReportJson = System.Text.Json.JsonSerializer.Serialize(report, Ml.Models.ModelManifest.Json),
+        ReportJson = System.Text.Json.JsonSerializer.Serialize(report, Ml.Manifest.ModelManifest.Json),
         ReferableAuc = double.IsFinite(report.Referable.RocAuc) ? report.Referable.RocAuc : null,
         Sensitivity = report.Referable.Sensitivity.Value, Specificity = report.Referable.Specificity.Value,
         Accuracy = report.Accuracy.Value, Kappa = report.QuadraticWeightedKappa,

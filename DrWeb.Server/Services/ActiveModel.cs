@@ -1,6 +1,7 @@
-using DrWeb.Ml.Calibration;
+using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Services;
 

@@ -3,6 +3,8 @@ using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
 using DrWeb.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Server.Services;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using DrWeb.Ml.Inference;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Server.Services;
 

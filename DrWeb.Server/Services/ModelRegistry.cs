@@ -1,5 +1,5 @@
 using OperatingPointChange = DrWeb.Server.Data.OperatingPointChange;
-using DrWeb.Ml.Calibration;
+using DrWeb.Ml.Evaluation;
 using System.Text.Json;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -8,6 +8,7 @@ using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Services;
 

@@ -12,17 +12,17 @@ public sealed class PixelBudget(long capacity)
     private readonly LinkedList<Waiter> _waiters = new();
     private long _free = capacity;
 
-    public long Capacity => capacity;
+    public long Capacity { get; } = capacity;
 
     /// <summary>Pixels reserved right now.</summary>
     public long InUse
     {
-        get { lock (_gate) return capacity - _free; }
+        get { lock (_gate) return Capacity - _free; }
     }
 
     public async Task<IDisposable> ReserveAsync(long pixels, CancellationToken token = default)
     {
-        long need = Math.Clamp(pixels, 0, capacity);
+        long need = Math.Clamp(pixels, 0, Capacity);
         Waiter waiter;
         LinkedListNode<Waiter> node;
         lock (_gate)

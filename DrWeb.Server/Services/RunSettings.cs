@@ -3,6 +3,7 @@ using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Services;
 
@@ -60,7 +61,7 @@ public sealed record RunSettings
         return problems;
     }
 
-    public static readonly JsonSerializerOptions Json = new(Ml.Models.ModelManifest.Json) { WriteIndented = false };
+    public static readonly JsonSerializerOptions Json = new(Ml.Manifest.ModelManifest.Json) { WriteIndented = false };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

@@ -128,7 +128,7 @@ public sealed class ScreeningService(
             QualityReport quality;
             try
             {
-                quality = FundusQuality.Assess(image.Pixels);
+                quality = Screener.Assess(image);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -158,11 +158,9 @@ public sealed class ScreeningService(
                 progress?.Report(new ScreeningProgress("grading"));
                 var clock = Stopwatch.StartNew();
                 // One view serves the model, the overlay and the doctor's "what the model saw"; it reuses the gate's fundus detection.
-                using var view = await Task.Run(() => ModelInput.Prepare(image.Pixels, lease.Grader.Preprocessing, quality.Location), cancellationToken);
-                var result = await Task.Run(() => lease.Grader.Grade(view, explain: true), cancellationToken);
-                byte[] overlay = HeatmapOverlay.RenderPng(view.HeatmapBase(image.Pixels), result.Explanation!.Raw);
+                using var screened = await Task.Run(() => Screener.Screen(image, lease.Grader, ScreenOptions.Default, quality), cancellationToken);
                 double ms = clock.Elapsed.TotalMilliseconds;
-                return await SaveAsync(upload, image, quality, view, result, overlay, lease.Version, ms, cancellationToken);
+                return await SaveAsync(upload, image, screened, lease.Version, ms, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -183,10 +181,10 @@ public sealed class ScreeningService(
         }
     }
 
-    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, QualityReport quality, ModelView view,
-        GradingResult result, byte[] overlay,
+    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, ScreenedPhotograph result,
         string modelVersion, double ms, CancellationToken token)
     {
+        var (quality, view) = (result.Quality, result.View);
         string hash = ImageStore.HashOf(upload.Bytes);
         await using var db = await dbFactory.CreateDbContextAsync(token);
         // "Seen before" must not reveal another doctor's case to a doctor who may not see it.
@@ -194,7 +192,7 @@ public sealed class ScreeningService(
             ? await db.Cases.AnyAsync(c => c.ImageHash == hash, token)
             : await db.Cases.AnyAsync(c => c.ImageHash == hash && c.UploadedBy == upload.UploadedBy, token);
         store.Save(upload.Bytes);
-        string overlayHash = store.Save(overlay);
+        string overlayHash = store.Save(result.Overlays[0]);
         string viewHash = store.Save(view.ToPng());
         var p = result.Probabilities;
         var screened = new Case
@@ -210,7 +208,7 @@ public sealed class ScreeningService(
             Case = screened, ModelVersion = modelVersion,
             P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
             Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
-            ReferableRule = result.Referable.Rule, ReferralThreshold = result.Referable.Threshold, CamLayer = result.Explanation!.Layer, OverlayHash = overlayHash, DurationMs = ms,
+            ReferableRule = result.Referable.Rule, ReferralThreshold = result.Referable.Threshold, CamLayer = result.Explanations[0].Layer, OverlayHash = overlayHash, DurationMs = ms,
             ModelViewHash = viewHash, ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
         };
         screened.Predictions.Add(prediction);

@@ -1,4 +1,5 @@
 using DrWeb.Ml.Models;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Services;
 

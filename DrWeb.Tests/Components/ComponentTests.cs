@@ -9,6 +9,7 @@ using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Tests.Components;
 

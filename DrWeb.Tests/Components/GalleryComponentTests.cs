@@ -9,6 +9,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Components;
 

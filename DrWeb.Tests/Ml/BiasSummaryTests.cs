@@ -1,5 +1,6 @@
 using DrWeb.Ml.Evaluation;
 using DrWeb.Tests.Support;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 

@@ -1,6 +1,7 @@
-using DrWeb.Ml.Calibration;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Tests.Ml;
 
@@ -25,7 +26,7 @@ public class CalibrationTests
     public void Temperature_scaling_lowers_the_NLL_and_the_ECE_of_an_overconfident_model_and_keeps_its_grades()
     {
         var images = Overconfident();
-        var report = CalibrationReport.Fit(images);
+        var report = TemperatureScaling.Calibrate(images);
         Assert.True(report.Temperature > 1.5, $"an overconfident model needs T > 1, got {report.Temperature}");
         Assert.True(report.NllAfter < report.NllBefore - 0.5, $"NLL {report.NllBefore} -> {report.NllAfter}");
         Assert.True(report.ReliabilityAfter.ExpectedCalibrationError < report.ReliabilityBefore.ExpectedCalibrationError / 2);

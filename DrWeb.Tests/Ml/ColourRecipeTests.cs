@@ -135,12 +135,12 @@ public class ColourRecipeTests
         Assert.False(Preprocessing.BgrMeanImage224.HasView);
         using var image = Decoder.Decode(SharedData.FundusDevImage());
         Assert.Null(ModelInput.View(image.Pixels, Preprocessing.BgrMeanImage224));
-        var json = System.Text.Json.JsonSerializer.Serialize(Preprocessing.ImageNet224 with { CropFundus = true, Recipe = ColourRecipe.Graham }, DrWeb.Ml.Models.ModelManifest.Json);
+        var json = System.Text.Json.JsonSerializer.Serialize(Preprocessing.ImageNet224 with { CropFundus = true, Recipe = ColourRecipe.Graham }, DrWeb.Ml.Manifest.ModelManifest.Json);
         Assert.Contains("\"Recipe\": \"Graham\"", json);
-        var back = System.Text.Json.JsonSerializer.Deserialize<Preprocessing>(json, DrWeb.Ml.Models.ModelManifest.Json)!;
+        var back = System.Text.Json.JsonSerializer.Deserialize<Preprocessing>(json, DrWeb.Ml.Manifest.ModelManifest.Json)!;
         Assert.True(back.CropFundus);
         Assert.Equal(ColourRecipe.Graham, back.Recipe);
-        var old = System.Text.Json.JsonSerializer.Deserialize<Preprocessing>("""{"InputSize":224,"Normalisation":"BgrMeanImage","Mean":[],"Std":[]}""", DrWeb.Ml.Models.ModelManifest.Json)!;
+        var old = System.Text.Json.JsonSerializer.Deserialize<Preprocessing>("""{"InputSize":224,"Normalisation":"BgrMeanImage","Mean":[],"Std":[]}""", DrWeb.Ml.Manifest.ModelManifest.Json)!;
         Assert.False(old.HasView);
     }
 }

@@ -3,6 +3,7 @@ using DrWeb.Tests.Support;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 

@@ -4,6 +4,7 @@ using DrWeb.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 
@@ -43,7 +44,7 @@ public class DatasetUnionTests
         Assert.Empty(sides[1].Intersect(sides[2]));
         Assert.Equal(9365, split.Train.Count + split.Validation.Count + test.Count);
         foreach (var group in union.NearDuplicates.Groups)
-            Assert.Single(sides.Where(side => union.Images.Any(i => group.Contains(i.Id) && side.Contains(i.PatientId))));
+            Assert.Single(sides, side => union.Images.Any(i => group.Contains(i.Id) && side.Contains(i.PatientId)));
     }
 
     [Fact]

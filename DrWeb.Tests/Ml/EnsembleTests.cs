@@ -18,9 +18,9 @@ public class EnsembleTests
         return ModelInput.ToTensor(image, EnsembleFolders.Preprocessing).unsqueeze(0);
     }
 
-    private static ResNet18Onnx Member(int seed)
+    private static CntkResNet18 Member(int seed)
     {
-        var model = ResNet18Onnx.Pretrained();
+        var model = CntkResNet18.Pretrained();
         model.InitialiseHead(seed);
         model.SetTrainingMode(false);
         return model;

@@ -1,4 +1,5 @@
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 

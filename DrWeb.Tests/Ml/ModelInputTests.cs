@@ -1,3 +1,4 @@
+using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Imaging;
 using DrWeb.Tests.Support;
 using SixLabors.ImageSharp;
@@ -61,7 +62,7 @@ public class BgrMeanImageInputTests
                 var p = resized[x, y];
                 rgb[y * 224 + x] = p.R; rgb[224 * 224 + y * 224 + x] = p.G; rgb[2 * 224 * 224 + y * 224 + x] = p.B;
             }
-        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(DrWeb.Ml.Models.ResNet18Onnx.BundledFile("ResNetPreprocess.onnx"));
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(DrWeb.Ml.Onnx.BundledOnnx.File("ResNetPreprocess.onnx"));
         using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.Single(),
             new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(rgb, [1, 3, 224, 224]))]);
         float[] expected = results.Single().AsEnumerable<float>().ToArray();

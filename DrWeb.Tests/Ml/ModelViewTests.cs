@@ -29,7 +29,7 @@ public class ModelViewTests
         string path = set == "raw" ? Path.Combine(SharedData.FundusRawImages, file) : SharedData.FundusDevImage(file);
         using var image = Decoder.Decode(path);
         var prep = Preprocessing.ImageNet224 with { CropFundus = true, Recipe = recipe };
-        var quality = FundusQuality.Assess(image.Pixels);
+        var quality = QualityGate.Assess(image.Pixels);
         Assert.NotNull(quality.Location);
 
         using var reused = ModelInput.Prepare(image.Pixels, prep, quality.Location);
@@ -87,7 +87,7 @@ public class ModelViewTests
                 for (int x = 0; x < row.Length; x++) row[x] = new Rgb24((byte)(x * 255 / 600), 128, (byte)(y * 255 / 400));
             }
         });
-        var quality = FundusQuality.Assess(gradient);
+        var quality = QualityGate.Assess(gradient);
         Assert.Null(quality.Location);
         using var view = ModelInput.Prepare(gradient, Preprocessing.ImageNet224 with { CropFundus = true }, quality.Location);
         Assert.StartsWith("No fundus circle was found", view.Description);
@@ -109,7 +109,7 @@ public class ModelViewTests
 
         // The circle found on a different photograph (another size) is ignored: the view is the one a fresh search makes.
         using var dev = Decoder.Decode(SharedData.FundusDevImage());
-        var foreign = FundusQuality.Assess(dev.Pixels).Location;
+        var foreign = QualityGate.Assess(dev.Pixels).Location;
         var crop = Preprocessing.ImageNet224 with { CropFundus = true };
         using var guarded = ModelInput.Prepare(image.Pixels, crop, foreign);
         using var fresh = ModelInput.Prepare(image.Pixels, crop);

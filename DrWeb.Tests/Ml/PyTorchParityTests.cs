@@ -2,6 +2,7 @@ using DrWeb.Ml.Explain;
 using DrWeb.Ml.Models;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 

@@ -1,9 +1,10 @@
-using DrWeb.Ml.Calibration;
+using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
+using DrWeb.Ml.Data;
 
 namespace DrWeb.Tests.Ml;
 

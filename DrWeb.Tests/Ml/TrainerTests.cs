@@ -4,6 +4,7 @@ using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 
@@ -26,7 +27,7 @@ public class TrainerTests(TinySetFixture fixture) : IClassFixture<TinySetFixture
     };
 
     private static Trainer NewTrainer(TrainingOptions options) =>
-        new(ResNet18Onnx.Pretrained(), Preprocessing.BgrMeanImage224, options);
+        new(CntkResNet18.Pretrained(), Preprocessing.BgrMeanImage224, options);
 
     [Fact]
     public void Training_loss_falls()
@@ -70,8 +71,8 @@ public class TrainerTests(TinySetFixture fixture) : IClassFixture<TinySetFixture
         Assert.Equal(straightResult.History.Select(h => h.TrainLoss), resumedResult.History.Select(h => h.TrainLoss));
         Assert.Equal(straightResult.History.Select(h => h.ValidationLoss), resumedResult.History.Select(h => h.ValidationLoss));
         // Both runs end on their best epoch; compare the checkpoints' final states, which hold the last epoch.
-        using var finalA = ResNet18Onnx.Pretrained();
-        using var finalB = ResNet18Onnx.Pretrained();
+        using var finalA = CntkResNet18.Pretrained();
+        using var finalB = CntkResNet18.Pretrained();
         Checkpoint.RestoreModel(tmp.File("straight.bin"), finalA);
         Checkpoint.RestoreModel(tmp.File("resumed.bin"), finalB);
         var stateB = finalB.state_dict();
@@ -103,7 +104,7 @@ public class TrainerTests(TinySetFixture fixture) : IClassFixture<TinySetFixture
         using var tmp = SharedData.TempFolder();
         var trainer = NewTrainer(Quick with { Epochs = 1, MaxBatchesPerEpoch = 2 });
         using var _ = trainer.Model;
-        using var before = ResNet18Onnx.Pretrained();
+        using var before = CntkResNet18.Pretrained();
         trainer.Run(fixture.Set.Dataset.Images, tmp.File("ckpt.bin"));
         var after = trainer.Model.state_dict();
         foreach (var (key, value) in before.state_dict().Where(kv => kv.Key.StartsWith("layer3.") || kv.Key.StartsWith("bn1.")))

@@ -4,6 +4,7 @@ using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml;
 
@@ -14,7 +15,7 @@ public class ViewCacheTests
     [Fact]
     public void Key_changes_with_preprocessing_augmentation_view_seed_and_frozen_weights_but_not_trained_weights()
     {
-        using var model = ResNet18Onnx.Pretrained();
+        using var model = CntkResNet18.Pretrained();
         model.ApplyTrainablePolicy(TrainablePolicy.Parse("layer4,fc", model));
         var prep = Preprocessing.BgrMeanImage224 with { CropFundus = true, Recipe = ColourRecipe.Clahe };
         var augmentation = new AugmentationOptions();
@@ -106,7 +107,7 @@ public class ViewCacheTrainingTests(TinySetFixture fixture) : IClassFixture<Tiny
         var settings = new ViewCacheSettings(tmp.File("views"), 1L << 30);
         var images = fixture.Set.Dataset.Images;
 
-        var first = new Trainer(ResNet18Onnx.Pretrained(), Prep, Options, settings);
+        var first = new Trainer(CntkResNet18.Pretrained(), Prep, Options, settings);
         using var a = first.Model;
         var firstResult = first.Run(images, tmp.File("first.bin"));
         var cache = first.Views!;
@@ -115,7 +116,7 @@ public class ViewCacheTrainingTests(TinySetFixture fixture) : IClassFixture<Tiny
         Assert.NotEmpty(augmented);
 
         // Recompute three views from the photograph, as a fresh run without the cache would, and compare.
-        using var model = ResNet18Onnx.Pretrained();
+        using var model = CntkResNet18.Pretrained();
         model.ApplyTrainablePolicy(TrainablePolicy.Parse(Options.Trainable, model));
         model.SetTrainingMode(false);
         var prefix = model.Partition("layer3").Prefix;
@@ -141,7 +142,7 @@ public class ViewCacheTrainingTests(TinySetFixture fixture) : IClassFixture<Tiny
         }
 
         // The same run again draws the same views: every one is read, none computed, and training is identical.
-        var second = new Trainer(ResNet18Onnx.Pretrained(), Prep, Options, settings);
+        var second = new Trainer(CntkResNet18.Pretrained(), Prep, Options, settings);
         using var b = second.Model;
         var secondResult = second.Run(images, tmp.File("second.bin"));
         Assert.Equal(0, second.Views!.Misses);
@@ -153,7 +154,7 @@ public class ViewCacheTrainingTests(TinySetFixture fixture) : IClassFixture<Tiny
     [Fact]
     public void Cached_views_need_a_folder_and_augmentation()
     {
-        var trainer = new Trainer(ResNet18Onnx.Pretrained(), Prep, Options);
+        var trainer = new Trainer(CntkResNet18.Pretrained(), Prep, Options);
         using var _ = trainer.Model;
         using var tmp = SharedData.TempFolder();
         var e = Assert.Throws<ArgumentException>(() => trainer.Run(fixture.Set.Dataset.Images, tmp.File("x.bin")));

@@ -8,6 +8,7 @@ using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Server;
 

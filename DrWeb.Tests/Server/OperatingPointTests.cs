@@ -1,11 +1,12 @@
 using System.Net;
 using System.Text.Json;
-using DrWeb.Ml.Calibration;
+using DrWeb.Ml.Evaluation;
 using DrWeb.Server.Data;
 using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Server;
 

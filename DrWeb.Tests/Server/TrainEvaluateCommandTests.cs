@@ -3,6 +3,7 @@ using System.Text.Json;
 using DrWeb.Server.Cli;
 using DrWeb.Tests.Ml;
 using DrWeb.Tests.Support;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Server;
 
@@ -105,7 +106,7 @@ public class TrainEvaluateCommandTests(TinySetFixture fixture) : IClassFixture<T
         var recalibrated = DrWeb.Ml.Models.ModelDirectory.ReadManifest(model);
         if (recalibrated.OperatingPoint is { } op)
         {
-            Assert.Equal(DrWeb.Ml.Calibration.OperatingTarget.Specificity, op.Target);
+            Assert.Equal(DrWeb.Ml.Manifest.OperatingTarget.Specificity, op.Target);
             Assert.True(op.Specificity.Value >= 0.913);
             Assert.Contains("set for specificity 0.913", op.Basis);
         }

@@ -8,6 +8,7 @@ using DrWeb.Server.Services;
 using DrWeb.Tests.Browser;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Server;
 

@@ -6,6 +6,7 @@ using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Server;
 

@@ -1,6 +1,8 @@
+using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Support;
 
@@ -15,14 +17,14 @@ public static class EnsembleFolders
     public static string Member(string parent, int seed, IReadOnlyList<string>? validationIds = null)
     {
         string folder = Path.Combine(parent, $"member-{seed}");
-        using var model = ResNet18Onnx.Pretrained();
+        using var model = CntkResNet18.Pretrained();
         model.InitialiseHead(seed);
         var policy = TrainablePolicy.Parse("layer4,fc", model);
         model.ApplyTrainablePolicy(policy);
         var manifest = new ModelManifest
         {
             Architecture = model.Architecture, Head = model.Head, TrainablePolicy = policy.Name, TrainablePrefixes = policy.Prefixes,
-            Preprocessing = Preprocessing, BaseWeights = "bundled:" + ResNet18Onnx.OnnxFileName, Label = "ensemble test member",
+            Preprocessing = Preprocessing, BaseWeights = "bundled:" + BundledOnnx.ResNet18FileName, Label = "ensemble test member",
             Training = new TrainingOptions { Seed = seed }, ValidationIds = validationIds ?? ["a", "b", "c"], TestIds = ["d"],
         };
         ModelDirectory.Save(folder, model, manifest, trainedOnly: true, int8Weights: true);

@@ -4,6 +4,7 @@ using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
 using DrWeb.Ml.Training;
 using DrWeb.Server.Services;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Components.Pages.Training;
 

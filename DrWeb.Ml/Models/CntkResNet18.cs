@@ -1,8 +1,9 @@
-using DrWeb.Ml.Models.Onnx;
+using DrWeb.Ml.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Models;
 
@@ -14,10 +15,8 @@ namespace DrWeb.Ml.Models;
 /// scale minus a mean image (see <c>ResNetPreprocess.onnx</c>).
 /// Module names follow torchvision's ResNet (conv1, bn1, layer1.0.conv1 ... layer4.1.bn2, layerN.0.downsample.0/1, fc).
 /// </summary>
-public sealed class ResNet18Onnx : FundusClassifier
+public sealed class CntkResNet18 : FundusClassifier
 {
-    public const string OnnxFileName = "ResNet18.onnx";
-    public const string PreprocessFileName = "ResNetPreprocess.onnx";
     private const int Width = 512;
     /// <summary>Residual blocks per stage, as in the graph.</summary>
     private static readonly int[] BlocksPerStage = [2, 2, 2, 3];
@@ -28,7 +27,7 @@ public sealed class ResNet18Onnx : FundusClassifier
     private readonly Module<Tensor, Tensor> fc;
     private readonly List<(string Name, Sequential Stage)> _stages;
 
-    public ResNet18Onnx(HeadKind head = HeadKind.Paper, int numClasses = 5) : base(nameof(ResNet18Onnx))
+    public CntkResNet18(HeadKind head = HeadKind.Paper, int numClasses = 5) : base(nameof(CntkResNet18))
     {
         Head = head;
         NumClasses = numClasses;
@@ -56,22 +55,11 @@ public sealed class ResNet18Onnx : FundusClassifier
         .ToList();
     public override string DefaultCamLayer => "layer4";
 
-    /// <summary>Locates the bundled ONNX files (copied beside the app by the NuGet package's build props).</summary>
-    public static string BundledFile(string fileName)
-    {
-        string[] folders = [Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx"),
-                            Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNetPrepOnnx")];
-        return folders.Select(f => Path.Combine(f, fileName)).FirstOrDefault(File.Exists)
-               ?? throw new FileNotFoundException(
-                   $"{fileName} was expected under {Path.Combine(AppContext.BaseDirectory, "DnnImageModels")}. It comes with the " +
-                   "NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1, which DrWeb.Ml references; run 'dotnet build' again.", fileName);
-    }
-
     /// <summary>A model with the bundled ImageNet weights in its trunk and a freshly initialised head.</summary>
-    public static ResNet18Onnx Pretrained(HeadKind head = HeadKind.Paper, int numClasses = 5, string? onnxPath = null)
+    public static CntkResNet18 Pretrained(HeadKind head = HeadKind.Paper, int numClasses = 5, string? onnxPath = null)
     {
-        var model = new ResNet18Onnx(head, numClasses);
-        model.LoadOnnxWeights(OnnxGraph.Load(onnxPath ?? BundledFile(OnnxFileName)));
+        var model = new CntkResNet18(head, numClasses);
+        model.LoadOnnxWeights(OnnxGraph.Load(onnxPath ?? BundledOnnx.File(BundledOnnx.ResNet18FileName)));
         return model;
     }
 

@@ -1,4 +1,4 @@
-namespace DrWeb.Ml.Calibration;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>One bin of a reliability diagram: predictions whose confidence fell in [Lower, Upper).</summary>
 public sealed record ReliabilityBin(double Lower, double Upper, int Count, double MeanConfidence, double Accuracy);

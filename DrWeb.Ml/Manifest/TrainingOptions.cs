@@ -1,6 +1,6 @@
 using DrWeb.Ml.Data;
 
-namespace DrWeb.Ml.Training;
+namespace DrWeb.Ml.Manifest;
 
 public enum LrSchedule { Constant, Cosine }
 

@@ -1,10 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Training;
 
-namespace DrWeb.Ml.Models;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>
 /// Everything needed to load and trust a trained model without guessing: what it is, how its input is prepared, what
@@ -19,7 +18,7 @@ public sealed record ModelManifest
     public required string Architecture { get; init; }
     public required HeadKind Head { get; init; }
     public int NumClasses { get; init; } = 5;
-    public IReadOnlyList<string> ClassNames { get; init; } = Inference.DrGrade.Names;
+    public IReadOnlyList<string> ClassNames { get; init; } = DrGrade.Names;
     public required string TrainablePolicy { get; init; }
     public required IReadOnlyList<string> TrainablePrefixes { get; init; }
     public required Preprocessing Preprocessing { get; init; }
@@ -77,16 +76,16 @@ public sealed record ModelManifest
     public bool TestTimeFlip { get; init; }
 
     /// <summary>Temperature scaling fitted on the validation images, with NLL and reliability before and after.</summary>
-    public Calibration.CalibrationReport? Calibration { get; init; }
+    public CalibrationReport? Calibration { get; init; }
 
     /// <summary>The referral threshold on P(referable) and what it was chosen for; null refers by the most likely grade.</summary>
-    public Calibration.OperatingPoint? OperatingPoint { get; init; }
+    public OperatingPoint? OperatingPoint { get; init; }
 
     /// <summary>Each validation image's referable truth and calibrated P(referable): the ROC that operating points are chosen on.</summary>
-    public IReadOnlyList<Calibration.ValidationScore> ValidationScores { get; init; } = [];
+    public IReadOnlyList<ValidationScore> ValidationScores { get; init; } = [];
 
     /// <summary>Every operating point this model has had, oldest first, with who chose it and when.</summary>
-    public IReadOnlyList<Calibration.OperatingPointChange> OperatingPointHistory { get; init; } = [];
+    public IReadOnlyList<OperatingPointChange> OperatingPointHistory { get; init; } = [];
 
     /// <summary>
     /// The members of an ensemble, in the order of their tensors (<c>members.{i}.</c>); empty for a single model. Each
@@ -103,25 +102,6 @@ public sealed record ModelManifest
     public string? Device { get; init; }
     public double TrainingSeconds { get; init; }
     public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
-
-    /// <summary>The manifest of a model that <paramref name="result"/> just trained (the model holds the best epoch's weights).</summary>
-    public static ModelManifest ForTrainedModel(FundusClassifier model, Preprocessing preprocessing, TrainingOptions options,
-        Data.DatasetUnion dataset, TrainingResult result, string? bundledBase, string? label)
-    {
-        var policy = model.TrainablePolicy;
-        return new ModelManifest
-        {
-            Architecture = model.Architecture, Head = model.Head, TrainablePolicy = policy.Name, TrainablePrefixes = policy.Prefixes,
-            Preprocessing = preprocessing, BaseWeights = bundledBase, Label = label, Training = options,
-            DataFolder = dataset.Describe(), DataFingerprint = dataset.Fingerprint(), DataFolders = dataset.Fingerprints,
-            NearDuplicates = dataset.NearDuplicates.Summary(), TrainImages = result.Split.Train.Count,
-            ValidationImages = result.Split.Validation.Count, ValidationIds = result.Split.Validation.Select(i => i.Id).ToList(),
-            Validation = result.BestValidation,
-            ValidationBySource = SourceReport.BySource(result.Split.Validation, result.BestValidationImages, result.BestValidation.Referable.TargetSpecificity),
-            History = result.History, BestEpoch = result.BestEpoch, Device = result.Device,
-            TrainingSeconds = result.Duration.TotalSeconds,
-        };
-    }
 
     public static readonly JsonSerializerOptions Json = new()
     {

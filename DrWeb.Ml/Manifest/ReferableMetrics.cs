@@ -1,4 +1,4 @@
-namespace DrWeb.Ml.Evaluation;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>One image's referable-DR outcome: truth, the model's P(grade >= 2) and its decision.</summary>
 public readonly record struct ReferableCase(bool Referable, double Probability, bool Predicted);

@@ -1,7 +1,8 @@
-using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
-namespace DrWeb.Ml.Calibration;
+namespace DrWeb.Ml.Evaluation;
 
 /// <summary>
 /// Temperature scaling (Guo et al., 2017): one number T divides every logit, chosen to minimise the negative
@@ -13,11 +14,8 @@ public static class TemperatureScaling
     public const double MinTemperature = 0.05, MaxTemperature = 20;
 
     /// <summary>Softmax(log p / T): the probabilities that logits divided by T would give (log p differs from the logits by a constant).</summary>
-    public static float[] Apply(IReadOnlyList<float> probabilities, double temperature)
-    {
-        var logits = probabilities.Select(p => (float)(Math.Log(Math.Max(p, 1e-12)) / temperature)).ToArray();
-        return GradeProbabilities.FromLogits(logits).Values.ToArray();
-    }
+    public static float[] Apply(IReadOnlyList<float> probabilities, double temperature) =>
+        GradeProbabilities.Tempered(probabilities, temperature).Values.ToArray();
 
     public static EvaluatedImage Apply(EvaluatedImage image, double temperature)
     {
@@ -45,29 +43,14 @@ public static class TemperatureScaling
         }
         return Math.Exp((lo + hi) / 2);
     }
-}
 
-/// <summary>What temperature scaling did on the validation images: the temperature, NLL and reliability before and after.</summary>
-/// <param name="Reliability">Top-grade confidence against 5-grade accuracy, 10 bins.</param>
-/// <param name="ReferableReliability">P(referable) against the share of referable eyes, 10 bins.</param>
-public sealed record CalibrationReport(
-    double Temperature, int Images,
-    double NllBefore, double NllAfter,
-    Reliability ReliabilityBefore, Reliability ReliabilityAfter,
-    Reliability ReferableReliabilityBefore, Reliability ReferableReliabilityAfter)
-{
-    public static CalibrationReport Fit(IReadOnlyList<EvaluatedImage> validation)
+    /// <summary>Fits the temperature on <paramref name="validation"/> and reports NLL and reliability before and after.</summary>
+    public static CalibrationReport Calibrate(IReadOnlyList<EvaluatedImage> validation)
     {
-        double t = TemperatureScaling.Fit(validation);
-        var after = validation.Select(i => TemperatureScaling.Apply(i, t)).ToList();
+        double t = Fit(validation);
+        var after = validation.Select(i => Apply(i, t)).ToList();
         return new CalibrationReport(t, validation.Count,
-            TemperatureScaling.NegativeLogLikelihood(validation, 1), TemperatureScaling.NegativeLogLikelihood(validation, t),
-            TopGrade(validation), TopGrade(after), Referable(validation), Referable(after));
+            NegativeLogLikelihood(validation, 1), NegativeLogLikelihood(validation, t),
+            CalibrationReport.TopGrade(validation), CalibrationReport.TopGrade(after), CalibrationReport.Referable(validation), CalibrationReport.Referable(after));
     }
-
-    public static Reliability TopGrade(IEnumerable<EvaluatedImage> images) =>
-        Reliability.Of(images.Select(i => ((double)i.Probabilities.Max(), i.PredictedGrade == i.TrueGrade)));
-
-    public static Reliability Referable(IEnumerable<EvaluatedImage> images) =>
-        Reliability.Of(images.Select(i => ((double)i.Probabilities.Skip(DrGrade.ReferableFrom).Sum(), i.TrueGrade >= DrGrade.ReferableFrom)));
 }

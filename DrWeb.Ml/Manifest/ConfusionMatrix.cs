@@ -1,4 +1,4 @@
-namespace DrWeb.Ml.Evaluation;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>Counts of (true grade, predicted grade) pairs. Rows are true grades, columns predicted grades.</summary>
 public sealed class ConfusionMatrix

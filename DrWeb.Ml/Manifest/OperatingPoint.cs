@@ -1,7 +1,7 @@
 using System.Globalization;
 using DrWeb.Ml.Evaluation;
 
-namespace DrWeb.Ml.Calibration;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>What an operating point was chosen for.</summary>
 public enum OperatingTarget

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace DrWeb.Ml.Evaluation;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>A proportion together with the counts it comes from, so that every figure can be checked by hand.</summary>
 public readonly record struct Ratio(int Numerator, int Denominator)

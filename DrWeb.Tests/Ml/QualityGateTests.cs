@@ -7,7 +7,7 @@ using SixLabors.ImageSharp.Processing;
 namespace DrWeb.Tests.Ml;
 
 /// <summary>The quality gate on every clinician-graded image (all must pass) and on crafted failures (all must fail).</summary>
-public class FundusQualityTests
+public class QualityGateTests
 {
     private static readonly ImageDecoder Decoder = new();
 
@@ -15,7 +15,7 @@ public class FundusQualityTests
         Directory.GetFiles(folder, "*.jpeg").Order(StringComparer.Ordinal).Where((_, i) => i % every == 0).Select(f =>
         {
             using var image = Decoder.Decode(f);
-            return (Path.GetFileName(f), FundusQuality.Assess(image.Pixels));
+            return (Path.GetFileName(f), QualityGate.Assess(image.Pixels));
         }).ToList();
 
     private static string Stats(IEnumerable<(string File, QualityReport Report)> all) => string.Join("\n", all.Select(a =>
@@ -80,7 +80,7 @@ public class FundusQualityTests
             "colour gradient" => Gradient((x, y) => new Rgb24((byte)(x * 255 / 1599), (byte)(y * 255 / 1199), 128)),
             _ => Text(),
         };
-        var report = FundusQuality.Assess(image);
+        var report = QualityGate.Assess(image);
         File.AppendAllText("/tmp/quality-crafted.txt", $"{kind}: {report.Verdict} bright={report.MeanBrightness:0.0} sat={report.SaturatedShare:0.000} sharp={report.Sharpness:0.0} {string.Join(",", report.Reasons.Select(r => r.Reason))}\n");
         Assert.Equal(QualityVerdict.Ungradable, report.Verdict);
         Assert.Contains(report.Reasons, r => r.Reason == expected && r.Blocking);

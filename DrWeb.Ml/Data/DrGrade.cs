@@ -1,4 +1,4 @@
-namespace DrWeb.Ml.Inference;
+namespace DrWeb.Ml.Data;
 
 /// <summary>The international clinical DR severity scale, as used by EyePACS and APTOS.</summary>
 public static class DrGrade
@@ -25,6 +25,10 @@ public static class DrGrade
 /// <summary>The model's five grade probabilities for one image.</summary>
 public sealed record GradeProbabilities(IReadOnlyList<float> Values)
 {
+    /// <summary>Softmax(log p / T): what logits divided by T would give (log p differs from the logits by a constant).</summary>
+    public static GradeProbabilities Tempered(IReadOnlyList<float> probabilities, double temperature) =>
+        FromLogits(probabilities.Select(p => (float)(Math.Log(Math.Max(p, 1e-12)) / temperature)).ToArray());
+
     public float this[int grade] => Values[grade];
 
     public int MostLikely => Values.Select((p, i) => (p, i)).MaxBy(t => t.p).i;

@@ -1,6 +1,6 @@
 using DrWeb.Ml.Data;
 
-namespace DrWeb.Ml.Evaluation;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>A model's figures on the images of one source (one population and camera), e.g. <c>fundus-train/APTOS 2019</c>.</summary>
 public sealed record SourceReport(string Source, EvaluationReport Report)

@@ -1,12 +1,10 @@
 using System.Globalization;
-using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
-namespace DrWeb.Ml.Calibration;
-
-/// <summary>A validation image's referable truth and its P(referable) after temperature scaling: what operating points are chosen on.</summary>
-public sealed record ValidationScore(bool Referable, double Probability);
+namespace DrWeb.Ml.Evaluation;
 
 /// <summary>
 /// Calibrates a trained model on its validation predictions: fits the temperature, then chooses the referral threshold
@@ -20,7 +18,7 @@ public static class ModelCalibrator
     public static ModelManifest Calibrate(ModelManifest manifest, IReadOnlyList<EvaluatedImage> validation, OperatingTarget target,
         double value, string chosenBy, IReadOnlyList<Data.LabelledImage>? validationImages = null)
     {
-        var calibration = CalibrationReport.Fit(validation);
+        var calibration = TemperatureScaling.Calibrate(validation);
         var scaled = validation.Select(i => TemperatureScaling.Apply(i, calibration.Temperature)).ToList();
         var scores = scaled
             .Select(i => new ValidationScore(i.TrueGrade >= DrGrade.ReferableFrom, Math.Round(i.Probabilities.Skip(DrGrade.ReferableFrom).Sum(), 6)))

@@ -1,3 +1,4 @@
+using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Models;
 using DrWeb.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
@@ -7,7 +8,7 @@ using static TorchSharp.torch;
 namespace DrWeb.Tests.Ml;
 
 /// <summary>The TorchSharp rebuild of the bundled ResNet18 must compute what ONNX Runtime computes from the same file.</summary>
-public class ResNet18OnnxTests(Xunit.Abstractions.ITestOutputHelper log)
+public class CntkResNet18Tests(Xunit.Abstractions.ITestOutputHelper log)
 {
     private readonly bool _torch = Ensure();
 
@@ -15,7 +16,7 @@ public class ResNet18OnnxTests(Xunit.Abstractions.ITestOutputHelper log)
 
     private static float[] OnnxRuntimeFeatures(float[] input)
     {
-        using var session = new InferenceSession(ResNet18Onnx.BundledFile(ResNet18Onnx.OnnxFileName));
+        using var session = new InferenceSession(BundledOnnx.File(BundledOnnx.ResNet18FileName));
         string inputName = session.InputMetadata.Keys.Single();
         var tensor = new DenseTensor<float>(input, [1, 3, 224, 224]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, tensor)]);
@@ -27,7 +28,7 @@ public class ResNet18OnnxTests(Xunit.Abstractions.ITestOutputHelper log)
     [InlineData("noise")]
     public void Pooled_features_match_onnx_runtime(string kind)
     {
-        using var model = ResNet18Onnx.Pretrained();
+        using var model = CntkResNet18.Pretrained();
         model.SetTrainingMode(false);
         float[] input;
         if (kind == "noise")
@@ -59,7 +60,7 @@ public class ResNet18OnnxTests(Xunit.Abstractions.ITestOutputHelper log)
     [Fact]
     public void Paper_policy_trains_layer4_and_the_head_only()
     {
-        using var model = ResNet18Onnx.Pretrained();
+        using var model = CntkResNet18.Pretrained();
         model.ApplyTrainablePolicy(model.PaperPolicy);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
         Assert.All(trainable, n => Assert.Matches(@"^(layer4\.|fc\.)", n));
@@ -70,7 +71,7 @@ public class ResNet18OnnxTests(Xunit.Abstractions.ITestOutputHelper log)
     [Fact]
     public void Gradcam_works_at_layer4()
     {
-        using var model = ResNet18Onnx.Pretrained();
+        using var model = CntkResNet18.Pretrained();
         model.SetTrainingMode(false);
         using var x = randn(1, 3, 224, 224) * 50;
         var cam = new DrWeb.Ml.Explain.GradCam().Compute(model, x)[0];

@@ -35,11 +35,11 @@ public sealed record QualityReport(
 /// green channel, where vessels and lesions have most contrast), fundus diameter and its share of the frame. The
 /// thresholds were set on the real sets (all clinician-graded, so all must pass) and crafted failures; see the tests.
 /// </summary>
-public static class FundusQuality
+public static class QualityGate
 {
     public const int ViewSize = 256;
 
-    // Calibrated on fundus-dev (1,850) and fundus-raw-dev (35): see FundusQualityTests and the issue note.
+    // Calibrated on fundus-dev (1,850) and fundus-raw-dev (35): see QualityGateTests and the issue note.
     public const double DarkBlocking = 35, DarkWarning = 50;
     public const double SaturatedBlocking = 0.25, SaturatedWarning = 0.08;
     public const double SharpnessBlocking = 4, SharpnessWarning = 8;

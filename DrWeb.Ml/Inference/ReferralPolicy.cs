@@ -1,8 +1,8 @@
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Models;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Data;
 
-namespace DrWeb.Ml.Calibration;
+namespace DrWeb.Ml.Inference;
 
 /// <summary>
 /// How a model's outputs become a decision: logits divided by <see cref="Temperature"/>, then "refer" when P(referable)
@@ -32,7 +32,7 @@ public sealed record ReferralPolicy(double Temperature, OperatingPoint? Operatin
             var p = GradeProbabilities.FromLogits(logits).Values;
             for (int i = 0; i < mean.Length; i++) mean[i] += p[i] / viewLogits.Count;
         }
-        return new GradeProbabilities(Temperature == 1.0 ? mean : TemperatureScaling.Apply(mean, Temperature));
+        return Temperature == 1.0 ? new GradeProbabilities(mean) : GradeProbabilities.Tempered(mean, Temperature);
     }
 
     public ReferableDecision Decide(GradeProbabilities p) => OperatingPoint is { } op

@@ -1,6 +1,7 @@
 using DrWeb.Ml.Inference;
+using DrWeb.Ml.Data;
 
-namespace DrWeb.Ml.Evaluation;
+namespace DrWeb.Ml.Manifest;
 
 /// <summary>One evaluated image.</summary>
 public sealed record EvaluatedImage(string Image, int TrueGrade, int PredictedGrade, float[] Probabilities);
@@ -17,7 +18,7 @@ public sealed record EvaluationReport(
     /// <param name="threshold">Refer at P(referable) >= threshold (the model's operating point); null refers by the most likely grade.</param>
     public static EvaluationReport From(IReadOnlyList<EvaluatedImage> images, double targetSpecificity = 0.913, double? threshold = null)
     {
-        var matrix = Evaluation.ConfusionMatrix.From(images.Select(i => (i.TrueGrade, i.PredictedGrade)));
+        var matrix = Manifest.ConfusionMatrix.From(images.Select(i => (i.TrueGrade, i.PredictedGrade)));
         var grades = Enumerable.Range(0, DrGrade.Count)
             .Select(g => new GradeReport(g, DrGrade.Name(g), matrix.Recall(g), matrix.Precision(g), matrix.Support(g)))
             .ToList();

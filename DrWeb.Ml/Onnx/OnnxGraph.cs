@@ -1,6 +1,6 @@
 using Google.Protobuf;
 
-namespace DrWeb.Ml.Models.Onnx;
+namespace DrWeb.Ml.Onnx;
 
 /// <summary>A float tensor stored in an ONNX file.</summary>
 public sealed record OnnxTensor(string Name, long[] Dims, float[] Values);

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using DrWeb.Ml.Torch;
-using DrWeb.Server.Hosting;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Cli;
 

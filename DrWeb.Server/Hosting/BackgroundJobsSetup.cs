@@ -1,9 +1,10 @@
-using DrWeb.Server.Jobs;
-using DrWeb.Server.Services;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Training;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Hosting;
 
@@ -17,10 +18,6 @@ public static class BackgroundJobsSetup
 
     public static IServiceCollection AddDrWebJobs(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton<TrainingCancellation>();
-        services.AddSingleton<TrainingDatasets>();
-        services.AddSingleton<TrainingRuns>();
-        services.AddTransient<TrainingJob>();
         services.AddHangfire((sp, config) =>
         {
             var options = sp.GetRequiredService<IOptions<DrWebOptions>>().Value.Training;

@@ -6,10 +6,16 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Security.Claims;
 using Microsoft.Extensions.Logging.Abstractions;
-using DrWeb.Server.Data;
 using Microsoft.EntityFrameworkCore;
-using DrWeb.Server.Services;
 using MudBlazor.Services;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Screening;
+using DrWeb.Server.Teaching;
+using DrWeb.Server.Training;
+using DrWeb.Server.Components.Pages;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Hosting;
 
@@ -34,32 +40,24 @@ public static class DrWebApplicationExtensions
         builder.Services.Configure<DrWebOptions>(builder.Configuration.GetSection(DrWebOptions.Section));
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
-        builder.Services.AddSingleton<ModelEngine>();
-        builder.Services.AddSingleton<StarterModel>();
+        builder.Services.AddSingleton<TorchStartup>();
         builder.Services.AddSingleton<DataFolder>();
         builder.Services.AddDbContextFactory<DrWebDbContext>((sp, db) =>
             db.UseSqlite($"Data Source={sp.GetRequiredService<DataFolder>().DatabasePath}"));
         builder.Services.AddSingleton<ImageStore>();
-        builder.Services.AddSingleton<ActiveModel>();
-        builder.Services.AddSingleton<ModelRegistry>();
-        builder.Services.AddSingleton(sp => new PixelBudget(
-            Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DrWebOptions>>().Value.Screening.DecodeBudgetMegapixels) * 1_000_000L));
         builder.Services.AddSingleton<IdleMemoryTrim>();
         IdleMemoryTrim.LimitNativeHeaps();
-        builder.Services.AddSingleton<ScreeningService>();
         // ImageSharp's default pool may retain a large share of the machine's memory after a burst; a small pool
         // costs little speed for images decoded once each.
         SixLabors.ImageSharp.Configuration.Default.MemoryAllocator = SixLabors.ImageSharp.Memory.MemoryAllocator.Create(
             new SixLabors.ImageSharp.Memory.MemoryAllocatorOptions { MaximumPoolSizeMegabytes = 64 });
-        builder.Services.AddSingleton<CaseQueries>();
-        builder.Services.AddSingleton<AuditLog>();
-        builder.Services.AddSingleton<IdempotentRequests>();
         builder.Services.AddSingleton<DisplayImages>();
-        builder.Services.AddSingleton<GalleryQueries>();
-        builder.Services.AddSingleton<Lessons>();
-        builder.Services.AddSingleton<LessonExport>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelEngine>());
-        AddAccounts(builder.Services, builder.Environment);
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TorchStartup>());
+        builder.Services.AddAccounts(builder.Environment);
+        builder.Services.AddRegistry();
+        builder.Services.AddScreening();
+        builder.Services.AddTeaching();
+        builder.Services.AddTraining();
         builder.Services.AddDrWebRateLimits();
         builder.Services.AddDrWebJobs(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -90,10 +88,10 @@ public static class DrWebApplicationExtensions
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
-        app.MapAccountEndpoints();
-        app.MapScreeningApi();
-        app.MapTrainingApi();
-        app.MapGalleryEndpoints();
+        app.MapAccounts();
+        app.MapScreening();
+        app.MapTraining();
+        app.MapTeaching();
         app.MapDrWebJobs();
         return app;
     }
@@ -107,78 +105,6 @@ public static class DrWebApplicationExtensions
             db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
         }
         services.GetRequiredService<ModelRegistry>().Start();
-        using var scope = services.CreateScope();
-        scope.ServiceProvider.GetRequiredService<AccountSetup>().EnsureRolesAndSeededAdminAsync().GetAwaiter().GetResult();
-    }
-
-    /// <summary>Identity on the app's database, cookie sign-in, the three roles, and keys kept in the data folder.</summary>
-    private static void AddAccounts(IServiceCollection services, IHostEnvironment environment)
-    {
-        services.AddCascadingAuthenticationState();
-        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, RevalidatingIdentityStateProvider>();
-        services.AddSingleton<SessionRevocations>();
-        services.TryAddSingleton(TimeProvider.System);
-        // Identity's default is 30 minutes, during which a deleted or demoted user keeps the cookie's access.
-        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = SessionPolicy.StampValidationInterval);
-        services.AddAuthentication(IdentityConstants.ApplicationScheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.Scheme, null);
-        services.AddAuthentication().AddIdentityCookies();
-        services.AddProblemDetails();
-        services.AddSingleton<ApiTokenService>();
-        services.ConfigureApplicationCookie(o =>
-        {
-            o.LoginPath = "/account/login";
-            o.AccessDeniedPath = "/account/denied";
-            o.Cookie.Name = "DrWeb.Auth";
-            o.Cookie.HttpOnly = true;
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            // Outside Development the cookie travels over HTTPS only (behind a TLS proxy the browser still sees HTTPS).
-            o.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
-            o.ExpireTimeSpan = SessionPolicy.CookieLifetime;
-            // Access taken away on this server ends the session at its next request; the stamp check covers the rest.
-            o.Events.OnValidatePrincipal = async ctx =>
-            {
-                string? userId = ctx.Principal?.FindFirstValue(ClaimTypes.NameIdentifier);
-                string? stamp = ctx.Principal?.FindFirstValue(ctx.HttpContext.RequestServices
-                    .GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.ClaimsIdentity.SecurityStampClaimType);
-                if (userId is not null && ctx.HttpContext.RequestServices.GetRequiredService<SessionRevocations>().IsRevoked(userId, stamp))
-                {
-                    ctx.RejectPrincipal();
-                    await ctx.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
-                    return;
-                }
-                await SecurityStampValidator.ValidatePrincipalAsync(ctx);
-            };
-            // A signed-in user without the role gets a real 403 (shown by the status page), not a redirect.
-            o.Events.OnRedirectToAccessDenied = ctx =>
-            {
-                ctx.Response.StatusCode = StatusCodes.Status403Forbidden;
-                return Task.CompletedTask;
-            };
-        });
-        services.AddIdentityCore<DrWebUser>(o =>
-            {
-                o.Password.RequiredLength = 10;
-                // Length over composition rules (NIST SP 800-63B): a long passphrase is enough.
-                o.Password.RequireNonAlphanumeric = false;
-                o.Password.RequireDigit = false;
-                o.Password.RequireUppercase = false;
-                o.Password.RequireLowercase = false;
-                o.User.RequireUniqueEmail = true;
-            })
-            .AddRoles<IdentityRole>()
-            .AddPasswordValidator<DrWeb.Server.Services.Passwords.CommonPasswordValidator>()
-            .AddEntityFrameworkStores<DrWebDbContext>()
-            .AddSignInManager()
-            .AddDefaultTokenProviders();
-        services.AddAuthorization(ScreeningApi.AddScreeningApiPolicy);
-        services.AddAuthorization(TrainingApi.AddTrainingApiPolicy);
-        services.AddScoped<AccountSetup>();
-        services.AddScoped<UserAdministration>();
-        services.AddScoped<PasswordSignIn>();
-        services.AddSingleton<SignInLockout>();
-        // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
-        services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>
-            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(data.Sub("keys")), NullLoggerFactory.Instance));
+        AccountsFeature.EnsureRolesAndSeededAdmin(services);
     }
 }

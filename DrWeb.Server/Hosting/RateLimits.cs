@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Hosting;
 

@@ -11,6 +11,7 @@ public sealed class NamespaceGraph
 {
     private readonly Dictionary<string, HashSet<string>> _uses = [];
     private readonly Dictionary<(string From, string To), HashSet<string>> _why = [];
+    private readonly Dictionary<(string From, string To), HashSet<string>> _targets = [];
 
     public static NamespaceGraph Read(string assemblyPath, Func<string, string?> room)
     {
@@ -27,7 +28,7 @@ public sealed class NamespaceGraph
                 while (usedOuter.DeclaringType is not null) usedOuter = usedOuter.DeclaringType;
                 if (usedOuter.Scope is AssemblyNameReference) continue; // another assembly
                 if (room(usedOuter.Namespace) is not { } to || to == from) continue;
-                graph.Add(from, to, $"{outer.FullName} -> {usedOuter.FullName}");
+                graph.Add(from, to, $"{outer.FullName} -> {usedOuter.FullName}", usedOuter.Name);
             }
         }
         return graph;
@@ -40,8 +41,13 @@ public sealed class NamespaceGraph
     public IEnumerable<string> Why(string from, string to) =>
         _why.TryGetValue((from, to), out var reasons) ? reasons.Order().Take(5) : [];
 
-    private void Add(string from, string to, string reason)
+    /// <summary>The (outermost) types of <paramref name="to"/> that <paramref name="from"/> uses, by name.</summary>
+    public IReadOnlySet<string> TypesUsed(string from, string to) =>
+        _targets.TryGetValue((from, to), out var names) ? names : new HashSet<string>();
+
+    private void Add(string from, string to, string reason, string target)
     {
+        (_targets.TryGetValue((from, to), out var names) ? names : _targets[(from, to)] = []).Add(target);
         (_uses.TryGetValue(from, out var set) ? set : _uses[from] = []).Add(to);
         (_why.TryGetValue((from, to), out var reasons) ? reasons : _why[(from, to)] = []).Add(reason);
     }

@@ -1,11 +1,10 @@
-using DrWeb.Server.Data;
-using DrWeb.Server.Hosting;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Browser;
 

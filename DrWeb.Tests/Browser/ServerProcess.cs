@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Browser;
 

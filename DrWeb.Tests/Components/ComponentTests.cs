@@ -1,15 +1,14 @@
 using Bunit;
 using DrWeb.Ml.Inference;
-using DrWeb.Server.Components.Pages.Admin;
-using DrWeb.Server.Components.Pages.Screening;
-using DrWeb.Server.Data;
-using DrWeb.Server.Hosting;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using DrWeb.Ml.Data;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Screening;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Components;
 

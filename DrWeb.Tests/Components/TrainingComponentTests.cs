@@ -1,9 +1,9 @@
 using Bunit;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Training;
-using DrWeb.Server.Components.Pages.Training;
-using DrWeb.Server.Data;
 using MudBlazor.Services;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Training;
 
 namespace DrWeb.Tests.Components;
 

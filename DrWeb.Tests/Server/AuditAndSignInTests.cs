@@ -1,10 +1,9 @@
 using System.Net;
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
-using DrWeb.Server.Services.Passwords;
 using DrWeb.Tests.Support;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
 
 namespace DrWeb.Tests.Server;
 
@@ -92,7 +91,7 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
     public void An_address_lock_ends_after_its_period_and_occasional_typos_never_add_up_to_one()
     {
         var clock = new ManualClock();
-        var options = Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Hosting.DrWebOptions
+        var options = Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Platform.DrWebOptions
             { SignInLockout = new() { FailuresPerAddress = 3, LockoutMinutes = 15 } });
         var lockout = new SignInLockout(options, clock);
 
@@ -117,7 +116,7 @@ public class AuditAndSignInTests(DrWebFactory factory) : IClassFixture<DrWebFact
     public void Spraying_many_accounts_keeps_the_lockout_table_bounded()
     {
         var clock = new ManualClock();
-        var lockout = new SignInLockout(Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Hosting.DrWebOptions()), clock);
+        var lockout = new SignInLockout(Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Platform.DrWebOptions()), clock);
         Assert.True(lockout.RecordFailure("kept@clinic.test", "10.0.0.1") is false);
         for (int i = 0; i < 9; i++) lockout.RecordFailure("kept@clinic.test", "10.0.0.1");
         Assert.True(lockout.IsLocked("kept@clinic.test", "10.0.0.1", out _));

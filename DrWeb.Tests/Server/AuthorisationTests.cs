@@ -1,6 +1,6 @@
 using System.Net;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
+using DrWeb.Server.Accounts;
 
 namespace DrWeb.Tests.Server;
 

@@ -2,12 +2,14 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Ml.Manifest;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Screening;
 
 namespace DrWeb.Tests.Server;
 

@@ -2,13 +2,15 @@ using System.Net;
 using System.Text.Json;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Models;
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using DrWeb.Ml.Manifest;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Screening;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server;
 

@@ -1,12 +1,13 @@
 using System.Net;
 using System.Text.Json;
 using DrWeb.Ml.Evaluation;
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Ml.Manifest;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Registry;
 
 namespace DrWeb.Tests.Server;
 

@@ -1,6 +1,7 @@
 using System.Net;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Hosting;
 
 namespace DrWeb.Tests.Server;
 

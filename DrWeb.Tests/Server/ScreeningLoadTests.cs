@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Screening;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server;
 
@@ -101,7 +103,7 @@ public class ScreeningLoadTests(OneUploadAtATimeFactory fixture) : IClassFixture
 public class BusyTrimTests
 {
     private static IdleMemoryTrim Trim(int aboveMegabytes) => new(
-        Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Hosting.DrWebOptions { Screening = { TrimAboveMegabytes = aboveMegabytes } }),
+        Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Platform.DrWebOptions { Screening = { TrimAboveMegabytes = aboveMegabytes } }),
         Microsoft.Extensions.Logging.Abstractions.NullLogger<IdleMemoryTrim>.Instance);
 
     [Fact]

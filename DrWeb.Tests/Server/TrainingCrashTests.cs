@@ -2,13 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DrWeb.Ml.Training;
-using DrWeb.Server.Data;
-using DrWeb.Server.Hosting;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Browser;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using DrWeb.Ml.Manifest;
+using DrWeb.Server.Training;
 
 namespace DrWeb.Tests.Server;
 

@@ -1,12 +1,14 @@
 using Hangfire;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Training;
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Ml.Manifest;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Training;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server;
 

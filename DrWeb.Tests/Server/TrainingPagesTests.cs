@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using DrWeb.Server.Data;
-using DrWeb.Server.Hosting;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Training;
 
 namespace DrWeb.Tests.Server;
 
@@ -79,7 +78,7 @@ public class TrainingPagesTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     [Fact]
     public async Task The_api_refuses_what_the_new_run_form_refuses_with_the_same_words()
     {
-        var form = new DrWeb.Server.Components.Pages.Training.RunForm
+        var form = new DrWeb.Server.Training.RunForm
         {
             DatasetId = Guid.NewGuid(), RotationDegrees = 200, FlipProbability = 1.5f, TranslateFraction = 0.9f, ColourJitter = 3, Patience = -1,
         };

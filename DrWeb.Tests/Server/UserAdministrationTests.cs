@@ -1,7 +1,7 @@
 using System.Net;
-using DrWeb.Server.Services;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Server.Accounts;
 
 namespace DrWeb.Tests.Server;
 
@@ -114,7 +114,7 @@ public class UserAdministrationTests(DrWebFactory factory) : IClassFixture<DrWeb
         _ = factory.Server;
         var stamp = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Identity.SecurityStampValidatorOptions>>();
         Assert.True(stamp.Value.ValidationInterval <= TimeSpan.FromMinutes(1), $"stamp checked every {stamp.Value.ValidationInterval}");
-        Assert.IsType<DrWeb.Server.Hosting.RevalidatingIdentityStateProvider>(
+        Assert.IsType<DrWeb.Server.Accounts.RevalidatingIdentityStateProvider>(
             factory.Services.CreateScope().ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider>());
     }
 

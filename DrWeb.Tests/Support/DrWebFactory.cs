@@ -1,9 +1,11 @@
 using System.Text.RegularExpressions;
-using DrWeb.Server.Services;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Hosting;
 
 namespace DrWeb.Tests.Support;
 
@@ -67,7 +69,7 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
         using var scope = Services.CreateScope();
         string email = $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@drweb.test";
         await scope.ServiceProvider.GetRequiredService<AccountSetup>().CreateAsync(email, Password, role);
-        var user = await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWeb.Server.Data.DrWebUser>>().FindByEmailAsync(email);
+        var user = await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<DrWeb.Server.Platform.Database.DrWebUser>>().FindByEmailAsync(email);
         var (token, secret) = await Services.GetRequiredService<ApiTokenService>().IssueAsync(AdminEmail, user!.Id, "test");
         return (email, secret, token.Id);
     }

@@ -1,6 +1,6 @@
-using DrWeb.Server.Data;
-using DrWeb.Server.Services;
 using Microsoft.EntityFrameworkCore;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Support;
 

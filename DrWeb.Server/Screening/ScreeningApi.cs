@@ -1,0 +1,221 @@
+using System.Security.Claims;
+using System.Text.Json;
+using DrWeb.Ml.Inference;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using DrWeb.Ml.Data;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Components.Pages;
+using DrWeb.Server.Platform;
+
+namespace DrWeb.Server.Screening;
+
+/// <summary>
+/// The screening HTTP API for integrators: the same service and validation as the page, authorised by API token for
+/// the Doctor and Admin roles, errors as RFC 7807 problem details.
+/// </summary>
+public static class ScreeningApi
+{
+    public const string Policy = "ScreeningApi";
+
+    public sealed record ScreeningItem(string FileName, Guid? CaseId, float[]? Probabilities, int? Grade, string? GradeName,
+        bool? Referable, float? ReferableProbability, string? ReferableRule, string? ModelVersion, string? CamLayer,
+        string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId, string? QualityVerdict = null,
+        IReadOnlyList<string>? QualityReasons = null, bool QualityOverridden = false, string? OriginalUrl = null,
+        string? ModelViewUrl = null, string? ModelViewNote = null, bool HeatmapOnModelView = false);
+
+    public sealed record ScreeningResponse(IReadOnlyList<ScreeningItem> Results);
+
+    public static void AddScreeningApiPolicy(AuthorizationOptions options) =>
+        options.AddPolicy(Policy, p => p.AddAuthenticationSchemes(ApiTokenAuthentication.Scheme).RequireAuthenticatedUser()
+            .RequireRole(AccountSetup.Doctor, AccountSetup.Admin));
+
+    public static void MapScreeningApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api/screenings").RequireAuthorization(Policy);
+
+        // Token-authenticated, never cookie-authenticated, so cross-site request forgery does not apply.
+        api.MapPost("", ScreenAsync).DisableAntiforgery();
+        api.MapGet("{id:guid}", async (Guid id, CaseQueries cases, HttpContext http) =>
+            await OpenAsync(id, cases, http, "the case (API)") is { } found
+                ? Results.Ok(Item(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First(), false))
+                : NotFound(id));
+        api.MapGet("{id:guid}/overlay", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            LatestImageAsync(id, cases, store, http, "the heatmap (API)", (_, p) => p.OverlayHash, "image/png"));
+        api.MapGet("{id:guid}/model-view", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            LatestImageAsync(id, cases, store, http, "the model's view (API)", (_, p) => p.ModelViewHash, "image/png"));
+        api.MapGet("{id:guid}/original", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+            LatestImageAsync(id, cases, store, http, "the original photograph (API)", (c, _) => c.ImageHash, null));
+    }
+
+    private static Task<Case?> OpenAsync(Guid id, CaseQueries cases, HttpContext http, string what) =>
+        cases.OpenAsync(id, http.User, what, http.Connection.RemoteIpAddress?.ToString(), http.RequestAborted);
+
+    /// <summary>One stored image of a case's latest prediction; the original keeps the type it was uploaded with.</summary>
+    private static async Task<IResult> LatestImageAsync(Guid id, CaseQueries cases, ImageStore store, HttpContext http, string what,
+        Func<Case, Prediction, string?> pick, string? contentType)
+    {
+        if (await OpenAsync(id, cases, http, what) is not { } found)
+            return NotFound(id);
+        string? hash = pick(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First());
+        if (hash is null)
+            return Results.Problem(statusCode: 404, title: "Not kept for this case",
+                detail: "This case was screened before the model's view was stored; screen the image again to get it.");
+        byte[] bytes = store.Read(hash);
+        return Results.File(bytes, contentType ?? SixLabors.ImageSharp.Image.DetectFormat(bytes).DefaultMimeType);
+    }
+
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private static async Task<IResult> ScreenAsync(HttpRequest request, ScreeningService screening, IdempotentRequests idempotency,
+        IOptions<DrWebOptions> options, ClaimsPrincipal user)
+    {
+        if (!request.HasFormContentType)
+            return Results.Problem(statusCode: 400, title: "Expected multipart/form-data",
+                detail: "Send the images as multipart/form-data file fields, with optional patientId, eye and doctorGrade fields.");
+        string? key = request.Headers[IdempotencyKeyHeader];
+        if (key is not null && !IdempotentRequests.IsValidKey(key))
+            return Results.Problem(statusCode: 400, title: "Invalid Idempotency-Key",
+                detail: "The Idempotency-Key header must be 1 to 128 visible ASCII characters; a new UUID per request is typical.");
+        var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        if (form.Files.Count == 0)
+            return Results.Problem(statusCode: 400, title: "No image", detail: "Attach at least one image file.");
+        int? doctorGrade = null;
+        if (form["doctorGrade"] is { Count: > 0 } dg)
+        {
+            if (!int.TryParse(dg.ToString(), out int g))
+                return Results.Problem(statusCode: 400, title: "Invalid doctorGrade", detail: "doctorGrade must be a number from 0 to 4.");
+            doctorGrade = g;
+        }
+        string userName = user.Identity?.Name ?? "";
+        if (key is null)
+            return (await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, request.HttpContext.RequestAborted)).ToResult();
+
+        switch (await idempotency.BeginAsync(userName, key, await RequestHashAsync(form), request.HttpContext.RequestAborted))
+        {
+            case IdempotencyDecision.Replay replay:
+                request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+                return new ApiAnswer(replay.StatusCode, replay.Json).ToResult();
+            case IdempotencyDecision.InProgress:
+                return Results.Problem(statusCode: 409, title: "Request in progress",
+                    detail: "A request with this Idempotency-Key is still being processed. Retry it in a few seconds to get its result.");
+            case IdempotencyDecision.Mismatch:
+                return Results.Problem(statusCode: 422, title: "Idempotency-Key reused",
+                    detail: "This Idempotency-Key was used for a different request in the last 24 hours. Use a new key for a new request.");
+            case IdempotencyDecision.Process process:
+                ApiAnswer answer;
+                try
+                {
+                    // With a key the work is finished even if the client goes away: its retry then gets this answer.
+                    answer = await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, CancellationToken.None);
+                }
+                catch
+                {
+                    await idempotency.AbandonAsync(process.Id);
+                    throw;
+                }
+                // "Busy" is no answer to the request: the retry must be processed, not told again that the server was busy.
+                if (answer.RetryAfterSeconds is null)
+                    await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
+                else
+                    await idempotency.AbandonAsync(process.Id);
+                return answer.ToResult();
+            default:
+                throw new InvalidOperationException("Unknown idempotency decision.");
+        }
+    }
+
+    /// <summary>A JSON answer kept as text, so that a replay is byte for byte the first answer.</summary>
+    private sealed record ApiAnswer(int Status, string Json, int? RetryAfterSeconds = null)
+    {
+        public IResult ToResult()
+        {
+            var text = Results.Text(Json, Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8, Status);
+            return RetryAfterSeconds is { } seconds ? new WithRetryAfter(text, seconds) : text;
+        }
+    }
+
+    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+
+    private static async Task<ApiAnswer> ScreenFormAsync(IFormCollection form, int? doctorGrade, string userName, ScreeningService screening,
+        ScreeningOptions options, CancellationToken token)
+    {
+        bool gradeAnyway = bool.TryParse(form["gradeAnyway"].FirstOrDefault(), out bool anyway) && anyway;
+        var results = new List<ScreeningItem>();
+        var outcomes = new List<ScreeningOutcome>();
+        foreach (var file in form.Files)
+        {
+            ScreeningOutcome outcome;
+            if (file.Length > options.MaxUploadBytes)
+            {
+                outcome = ScreeningOutcome.TooLarge(file.FileName, file.Length, options.MaxUploadBytes);
+            }
+            else
+            {
+                using var ms = new MemoryStream();
+                await file.CopyToAsync(ms, token);
+                outcome = await screening.ScreenAsync(new ScreeningUpload(file.FileName, ms.ToArray(), form["patientId"].FirstOrDefault(),
+                    form["eye"].FirstOrDefault(), doctorGrade, gradeAnyway) { UploadedBy = userName }, cancellationToken: token);
+            }
+            outcomes.Add(outcome);
+            results.Add(outcome.Succeeded
+                ? Item(outcome.Case!, outcome.Prediction!, outcome.SeenBefore)
+                : new ScreeningItem(outcome.FileName, null, null, null, null, null, null, null, null, null, null, false, outcome.Error, outcome.ErrorId,
+                    outcome.Quality?.Verdict.ToString(), outcome.Quality?.Reasons.Select(r => r.Message).ToList()));
+        }
+        if (outcomes.All(o => o.IsBusy))
+        {
+            int seconds = outcomes.Max(o => o.RetryAfterSeconds!.Value);
+            var busy = new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = 503, Title = "Server busy", Detail = $"The server has as many images in progress as it may hold. Nothing was read or saved; send the request again in {seconds} s.",
+                Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4", Extensions = { ["results"] = results },
+            };
+            return new ApiAnswer(503, JsonSerializer.Serialize(busy, JsonSerializerOptions.Web), seconds);
+        }
+        if (results.All(r => r.Error is not null))
+        {
+            var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = 422, Title = "No image could be screened", Detail = string.Join(" ", results.Select(r => r.Error)),
+                Type = "https://tools.ietf.org/html/rfc4918#section-11.2", Extensions = { ["results"] = results },
+            };
+            return new ApiAnswer(422, JsonSerializer.Serialize(problem, JsonSerializerOptions.Web));
+        }
+        return new ApiAnswer(200, JsonSerializer.Serialize(new ScreeningResponse(results), JsonSerializerOptions.Web));
+    }
+
+    /// <summary>SHA-256 over the fields and every file's name and bytes: what makes two requests "the same request".</summary>
+    private static async Task<string> RequestHashAsync(IFormCollection form)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var field in form.OrderBy(f => f.Key, StringComparer.Ordinal))
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{field.Key}={field.Value}\n"));
+        var buffer = new byte[81920];
+        foreach (var file in form.Files)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"file {file.Name} {file.FileName} {file.Length}\n"));
+            await using var stream = file.OpenReadStream();
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0) hash.AppendData(buffer, 0, read);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>
+        new(c.FileName, c.Id, p.Probabilities, p.Grade, DrGrade.Name(p.Grade), p.Referable, p.ReferableProbability, p.ReferableRule,
+            p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null, c.QualityVerdict,
+            c.QualityReasons?.Split('\n'), c.QualityOverridden, $"/api/screenings/{c.Id}/original",
+            p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView);
+
+    private static IResult NotFound(Guid id) =>
+        Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id} that you may see.");
+}

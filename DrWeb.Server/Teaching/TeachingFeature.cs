@@ -1,0 +1,19 @@
+namespace DrWeb.Server.Teaching;
+
+/// <summary>Teaching: the gallery of validation cases, lessons, presentation and export.</summary>
+public static class TeachingFeature
+{
+    public static IServiceCollection AddTeaching(this IServiceCollection services)
+    {
+        services.AddSingleton<GalleryQueries>();
+        services.AddSingleton<Lessons>();
+        services.AddSingleton<LessonExport>();
+        return services;
+    }
+
+    public static WebApplication MapTeaching(this WebApplication app)
+    {
+        app.MapGalleryEndpoints();
+        return app;
+    }
+}

@@ -1,6 +1,6 @@
 using System.Globalization;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using TorchSharp;
 using static TorchSharp.torch;

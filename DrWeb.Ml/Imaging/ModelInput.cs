@@ -19,7 +19,7 @@ public enum Normalisation
 /// <summary>How a photograph becomes the tensor a model was trained on. Recorded with every model.</summary>
 public sealed record Preprocessing(int InputSize, Normalisation Normalisation, float[] Mean, float[] Std)
 {
-    /// <summary>Crop to the detected fundus circle first (<see cref="FundusCrop.Prepare"/>); off for models made before it existed.</summary>
+    /// <summary>Crop to the detected fundus circle first (<see cref="FundusCrop.Prepare"/>); off by default, so a manifest that does not name it loads uncropped.</summary>
     public bool CropFundus { get; init; }
 
     /// <summary>Colour normalisation of the square view, applied before augmentation in training and in every inference.</summary>

@@ -39,7 +39,7 @@ public static class QualityGate
 {
     public const int ViewSize = 256;
 
-    // Calibrated on fundus-dev (1,850) and fundus-raw-dev (35): see QualityGateTests and the issue note.
+    // Calibrated on fundus-dev (1,850) and fundus-raw-dev (35), all clinician-graded: see QualityGateTests.
     public const double DarkBlocking = 35, DarkWarning = 50;
     public const double SaturatedBlocking = 0.25, SaturatedWarning = 0.08;
     public const double SharpnessBlocking = 4, SharpnessWarning = 8;

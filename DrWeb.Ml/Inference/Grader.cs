@@ -1,7 +1,7 @@
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,4 +1,4 @@
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

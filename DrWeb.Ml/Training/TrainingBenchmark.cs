@@ -1,5 +1,5 @@
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
 using DrWeb.Ml.Manifest;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Data;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Manifest;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Manifest;
 

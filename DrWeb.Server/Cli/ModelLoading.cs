@@ -1,6 +1,6 @@
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Inference;
 
 namespace DrWeb.Server.Cli;

@@ -3,7 +3,7 @@ using System.Globalization;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using SixLabors.ImageSharp;
 using DrWeb.Ml.Data;

@@ -3,7 +3,7 @@ using System.Globalization;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
 using Spectre.Console;

@@ -1,6 +1,6 @@
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Manifest;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform;

@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using Microsoft.EntityFrameworkCore;
 using DrWeb.Ml.Manifest;
 using DrWeb.Server.Accounts;

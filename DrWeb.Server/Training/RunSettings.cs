@@ -1,7 +1,7 @@
 using System.Text.Json;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Training;
 using DrWeb.Ml.Manifest;
 

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Training;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Authorization;

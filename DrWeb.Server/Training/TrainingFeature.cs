@@ -8,6 +8,10 @@ public static class TrainingFeature
         services.AddSingleton<TrainingCancellation>();
         services.AddSingleton<TrainingDatasets>();
         services.AddSingleton<TrainingRuns>();
+        services.AddSingleton<RunInputs>();
+        services.AddSingleton<TrainingRunLedger>();
+        services.AddSingleton<IncumbentMeasurement>();
+        services.AddSingleton<TrainedModelRegistration>();
         services.AddTransient<TrainingJob>();
         services.AddAuthorization(TrainingApi.AddTrainingApiPolicy);
         return services;

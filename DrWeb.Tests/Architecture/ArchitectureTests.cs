@@ -7,7 +7,7 @@ public class ArchitectureTests(ITestOutputHelper output)
 {
     /// <summary>DrWeb.Ml's layers from the bottom up; a layer may use only those below it.</summary>
     public static readonly string[] MlLayers =
-        ["Torch", "Onnx", "Imaging", "Data", "Manifest", "Models", "Explain", "Inference", "Evaluation", "Training"];
+        ["Torch", "Onnx", "Imaging", "Data", "Manifest", "Architectures", "Explain", "Inference", "Evaluation", "Training"];
 
     private static string? MlRoom(string ns)
     {

@@ -1,5 +1,7 @@
 using Microsoft.Playwright;
 
+using DrWeb.Tests.Support;
+
 namespace DrWeb.Tests.Browser;
 
 /// <summary>An open page loses its user when an admin takes the access away.</summary>

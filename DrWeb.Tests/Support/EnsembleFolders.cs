@@ -1,6 +1,6 @@
 using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Models;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Training;
 using DrWeb.Ml.Manifest;
 

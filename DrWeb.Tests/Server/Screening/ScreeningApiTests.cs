@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using DrWeb.Tests.Support;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using SixLabors.ImageSharp;
+using DrWeb.Server.Accounts;
+
+namespace DrWeb.Tests.Server.Screening;
+
+public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
+{
+    private Task<(string Secret, Guid TokenId)> TokenFor(string role) => factory.ApiTokenAsync(role);
+
+    private HttpClient Client(string? secret) => factory.ApiClient(secret);
+
+    private static MultipartFormDataContent Upload(params (string Name, byte[] Bytes)[] files)
+    {
+        var form = new MultipartFormDataContent();
+        foreach (var (name, bytes) in files)
+            form.Add(new ByteArrayContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("image/jpeg") } }, "images", name);
+        form.Add(new StringContent("API-1"), "patientId");
+        form.Add(new StringContent("right"), "eye");
+        return form;
+    }
+
+    [Fact]
+    public async Task A_doctor_screens_through_the_api_and_fetches_the_case_and_overlay()
+    {
+        var (secret, _) = await TokenFor(AccountSetup.Doctor);
+        using var client = Client(secret);
+        byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
+        var response = await client.PostAsync("/api/screenings", Upload(("10030_right.jpeg", photo), ("notes.jpeg", "notes"u8.ToArray())));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(2, results.Count);
+        var good = results[0];
+        var p = good.GetProperty("probabilities").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Assert.Equal(5, p.Length);
+        Assert.Equal(1.0, p.Sum(), 3);
+        int grade = good.GetProperty("grade").GetInt32();
+        Assert.Equal(Array.IndexOf(p, p.Max()), grade);
+        Assert.Equal(grade >= 2, good.GetProperty("referable").GetBoolean());
+        Assert.Contains("demonstration model", good.GetProperty("modelVersion").GetString());
+        Assert.Contains("is not an image", results[1].GetProperty("error").GetString());
+
+        string caseId = good.GetProperty("caseId").GetString()!;
+        using var fetched = JsonDocument.Parse(await client.GetStringAsync($"/api/screenings/{caseId}"));
+        Assert.Equal(grade, fetched.RootElement.GetProperty("grade").GetInt32());
+        var overlay = await client.GetAsync(good.GetProperty("overlayUrl").GetString());
+        Assert.Equal("image/png", overlay.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(good.GetProperty("heatmapOnModelView").GetBoolean() ? 224 : 256, Image.Identify(await overlay.Content.ReadAsByteArrayAsync()).Width);
+    }
+
+    [Fact]
+    public async Task Only_bad_files_give_a_422_problem()
+    {
+        var (secret, _) = await TokenFor(AccountSetup.Admin);
+        using var client = Client(secret);
+        var response = await client.PostAsync("/api/screenings", Upload(("empty.jpeg", [])));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("is empty", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Missing_unknown_revoked_and_wrong_role_tokens_are_refused()
+    {
+        using (var anonymous = Client(null))
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+        using (var unknown = Client("drw_not-a-real-token"))
+            Assert.Equal(HttpStatusCode.Unauthorized, (await unknown.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+
+        var (educator, _) = await TokenFor(AccountSetup.Educator);
+        using (var client = Client(educator))
+        {
+            var forbidden = await client.PostAsync("/api/screenings", Upload(("a.jpeg", File.ReadAllBytes(SharedData.FundusDevImage()))));
+            Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+            Assert.Equal("application/problem+json", forbidden.Content.Headers.ContentType!.MediaType);
+        }
+
+        var (doctor, id) = await TokenFor(AccountSetup.Doctor);
+        using var revoked = Client(doctor);
+        Assert.Equal(HttpStatusCode.NotFound, (await revoked.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+        Assert.True(await factory.Services.GetRequiredService<ApiTokenService>().RevokeAsync(DrWebFactory.AdminEmail, id));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_signed_in_browser_cookie_does_not_open_the_api()
+    {
+        using var client = await factory.SignedInClientAsync(AccountSetup.Admin);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_token_page_is_for_admins()
+    {
+        using var doctor = await factory.SignedInClientAsync(AccountSetup.Doctor);
+        Assert.Equal(HttpStatusCode.Forbidden, (await doctor.GetAsync("/admin/tokens")).StatusCode);
+        using var admin = await factory.SignedInClientAsync(AccountSetup.Admin);
+        Assert.Contains("API tokens", await admin.GetStringAsync("/admin/tokens"));
+    }
+}

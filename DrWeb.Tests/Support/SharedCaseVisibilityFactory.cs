@@ -1,0 +1,21 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Platform;
+
+namespace DrWeb.Tests.Support;
+
+/// <summary>Under Screening:CaseVisibility = all, every doctor sees every case, and opening another's is audited.</summary>
+public sealed class SharedCaseVisibilityFactory : IDisposable
+{
+    public DrWebFactory Factory { get; } = new();
+
+    public SharedCaseVisibilityFactory() => Factory.Settings["DrWeb:Screening:CaseVisibility"] = "all";
+
+    public void Dispose() => Factory.Dispose();
+}

@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Text.RegularExpressions;
-using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

@@ -1,9 +1,8 @@
+using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Onnx;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Architectures;
 

@@ -1,7 +1,7 @@
+using DrWeb.Ml.Manifest;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Architectures;
 

@@ -1,8 +1,7 @@
-using TorchSharp;
+using DrWeb.Ml.Manifest;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Architectures;
 

@@ -1,6 +1,6 @@
+using DrWeb.Ml.Manifest;
 using TorchSharp;
 using static TorchSharp.torch.nn;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Architectures;
 

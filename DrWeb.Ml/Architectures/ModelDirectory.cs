@@ -1,9 +1,8 @@
-using DrWeb.Ml.Onnx;
 using System.Text.Json;
-using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Onnx;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Architectures;
 

@@ -1,5 +1,6 @@
-using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Onnx;
+
 namespace DrWeb.Ml.Architectures;
 
 /// <summary>Builds a classifier by architecture name.</summary>

@@ -1,8 +1,8 @@
+using DrWeb.Ml.Manifest;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Architectures;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using DrWeb.Ml.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 
 namespace DrWeb.Ml.Data;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
-using DrWeb.Ml.Inference;
-using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Evaluation;
 

@@ -1,8 +1,7 @@
 using System.Globalization;
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Evaluation;
 

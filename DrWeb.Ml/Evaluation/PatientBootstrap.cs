@@ -1,6 +1,5 @@
-using DrWeb.Ml.Inference;
-using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Evaluation;
 

@@ -1,5 +1,4 @@
 using DrWeb.Ml.Architectures;
-using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 

@@ -1,11 +1,10 @@
-using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
-using DrWeb.Ml.Data;
 
 namespace DrWeb.Ml.Inference;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using DrWeb.Ml.Explain;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Explain;
 using DrWeb.Ml.Torch;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
-using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Inference;
 

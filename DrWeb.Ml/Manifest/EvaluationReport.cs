@@ -1,4 +1,3 @@
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Data;
 
 namespace DrWeb.Ml.Manifest;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using DrWeb.Ml.Evaluation;
 
 namespace DrWeb.Ml.Manifest;
 

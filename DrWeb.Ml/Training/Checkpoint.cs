@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Manifest;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;
 

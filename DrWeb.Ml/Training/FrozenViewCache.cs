@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Architectures;
 using static TorchSharp.torch;
 
 namespace DrWeb.Ml.Training;

@@ -1,7 +1,7 @@
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Manifest;
-using DrWeb.Ml.Architectures;
 
 namespace DrWeb.Ml.Training;
 

@@ -1,15 +1,14 @@
 using System.Diagnostics;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Inference;
-using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;
 

@@ -1,6 +1,5 @@
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Architectures;
-using TorchSharp;
+using DrWeb.Ml.Inference;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 

@@ -1,4 +1,3 @@
-using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Ml.Training;

@@ -1,6 +1,6 @@
+using DrWeb.Server.Platform.Database;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Identity;
-using DrWeb.Server.Platform.Database;
 
 namespace DrWeb.Server.Accounts;
 

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using DrWeb.Server.Platform.Database;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using DrWeb.Server.Platform.Database;
 
 namespace DrWeb.Server.Accounts;
 

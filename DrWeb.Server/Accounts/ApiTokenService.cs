@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Platform.Database;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Accounts;
 

@@ -1,5 +1,5 @@
-using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Platform.Database;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Accounts;
 

@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Identity;
 using DrWeb.Server.Platform.Database;
+using Microsoft.AspNetCore.Identity;
 
 namespace DrWeb.Server.Accounts;
 

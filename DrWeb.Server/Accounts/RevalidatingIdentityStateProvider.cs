@@ -1,9 +1,9 @@
 using System.Security.Claims;
+using DrWeb.Server.Platform.Database;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using DrWeb.Server.Platform.Database;
 
 namespace DrWeb.Server.Accounts;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
 using DrWeb.Server.Platform;
+using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Accounts;
 

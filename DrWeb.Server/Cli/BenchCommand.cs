@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Inference;
+using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 

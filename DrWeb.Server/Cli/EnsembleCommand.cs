@@ -1,9 +1,9 @@
 using System.CommandLine;
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Data;
 using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Torch;
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Torch;
 
 namespace DrWeb.Server.Cli;
 

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Data;
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Torch;
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Inference;
 using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Torch;
 
 namespace DrWeb.Server.Cli;
 

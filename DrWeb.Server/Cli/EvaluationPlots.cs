@@ -1,6 +1,5 @@
-using DrWeb.Ml.Evaluation;
-using ScottPlot;
 using DrWeb.Ml.Manifest;
+using ScottPlot;
 
 namespace DrWeb.Server.Cli;
 

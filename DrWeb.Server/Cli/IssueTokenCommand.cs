@@ -1,10 +1,10 @@
 using System.CommandLine;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Options;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Cli;
 

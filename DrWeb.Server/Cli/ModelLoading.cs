@@ -1,6 +1,5 @@
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 
 namespace DrWeb.Server.Cli;

@@ -1,12 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
+using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
-using SixLabors.ImageSharp;
-using DrWeb.Ml.Data;
 
 namespace DrWeb.Server.Cli;
 

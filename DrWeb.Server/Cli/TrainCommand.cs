@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Data;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Data;
+using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
 using Spectre.Console;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Cli;
 

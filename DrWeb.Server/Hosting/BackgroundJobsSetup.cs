@@ -1,10 +1,10 @@
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Training;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Training;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Hosting;
 

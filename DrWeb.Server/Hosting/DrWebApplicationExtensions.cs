@@ -1,21 +1,19 @@
-using DrWeb.Server.Components;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Security.Claims;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.EntityFrameworkCore;
-using MudBlazor.Services;
 using DrWeb.Server.Accounts;
+using DrWeb.Server.Components;
+using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
 using DrWeb.Server.Screening;
 using DrWeb.Server.Teaching;
 using DrWeb.Server.Training;
-using DrWeb.Server.Components.Pages;
-using DrWeb.Server.Platform;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging.Abstractions;
+using MudBlazor.Services;
 
 namespace DrWeb.Server.Hosting;
 

@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.Extensions.Options;
 using DrWeb.Server.Platform;
+using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Hosting;
 

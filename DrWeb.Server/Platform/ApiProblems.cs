@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using DrWeb.Server.Components.Pages;
 
 namespace DrWeb.Server.Platform;
 

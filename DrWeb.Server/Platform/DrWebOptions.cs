@@ -1,6 +1,5 @@
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Torch;
-using DrWeb.Server.Accounts;
 using DrWeb.Server.Hosting;
 
 namespace DrWeb.Server.Platform;

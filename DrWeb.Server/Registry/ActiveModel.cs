@@ -1,8 +1,6 @@
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Inference;
 using DrWeb.Ml.Manifest;
-using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Registry;

@@ -8,6 +8,8 @@ public static class RegistryFeature
         services.AddSingleton<StarterModel>();
         services.AddSingleton<ActiveModel>();
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<ModelImports>();
+        services.AddSingleton<OperatingPoints>();
         return services;
     }
 }

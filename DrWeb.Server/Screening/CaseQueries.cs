@@ -1,9 +1,9 @@
 using System.Security.Claims;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Screening;
 

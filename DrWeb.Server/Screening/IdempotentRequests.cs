@@ -1,6 +1,5 @@
-using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Components.Pages;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Screening;
 

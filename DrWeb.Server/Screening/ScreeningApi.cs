@@ -1,13 +1,11 @@
 using System.Security.Claims;
 using System.Text.Json;
-using DrWeb.Ml.Inference;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.Options;
 using DrWeb.Ml.Data;
 using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Components.Pages;
 using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Screening;
 

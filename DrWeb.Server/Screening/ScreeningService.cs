@@ -1,13 +1,11 @@
 using System.Diagnostics;
-using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
+using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
-using DrWeb.Server.Components.Pages;
-using DrWeb.Server.Platform;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Screening;
 

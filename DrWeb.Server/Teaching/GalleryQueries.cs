@@ -1,10 +1,9 @@
 using System.Linq.Expressions;
-using DrWeb.Ml.Evaluation;
-using DrWeb.Ml.Inference;
-using Microsoft.EntityFrameworkCore;
-using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Data;
+using DrWeb.Ml.Inference;
+using DrWeb.Ml.Manifest;
 using DrWeb.Server.Platform.Database;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Teaching;
 

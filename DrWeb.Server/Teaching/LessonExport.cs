@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
-using DrWeb.Ml.Inference;
 using DrWeb.Ml.Data;
-using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Teaching;

@@ -1,11 +1,10 @@
 using DrWeb.Ml.Data;
-using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Manifest;
-using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 
 namespace DrWeb.Server.Teaching;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Training;
 using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Training;
 
 namespace DrWeb.Server.Training;
 

@@ -1,8 +1,7 @@
 using System.Text.Json;
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Training;
 using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Server.Training;

@@ -1,9 +1,9 @@
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Manifest;
-using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Training;
 
 namespace DrWeb.Server.Training;

@@ -3,11 +3,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Training;
-using Microsoft.Extensions.Options;
-using Microsoft.AspNetCore.Authorization;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Components.Pages;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Training;
 

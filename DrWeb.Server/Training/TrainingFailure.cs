@@ -1,6 +1,6 @@
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Architectures;
 
 namespace DrWeb.Server.Training;
 

@@ -1,17 +1,13 @@
-using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Data;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Teaching;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using DrWeb.Ml.Manifest;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Teaching;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Server.Training;
 

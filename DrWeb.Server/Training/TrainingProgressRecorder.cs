@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using DrWeb.Ml.Training;
-using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Platform.Database;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Training;
 

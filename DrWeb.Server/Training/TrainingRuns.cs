@@ -1,9 +1,8 @@
-using Hangfire;
-using Hangfire.States;
-using Hangfire.Storage;
-using Microsoft.EntityFrameworkCore;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Training;
 

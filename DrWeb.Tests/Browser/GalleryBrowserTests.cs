@@ -1,10 +1,10 @@
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Browser;
 

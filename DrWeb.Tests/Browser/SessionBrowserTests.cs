@@ -1,6 +1,5 @@
-using Microsoft.Playwright;
-
 using DrWeb.Tests.Support;
+using Microsoft.Playwright;
 
 namespace DrWeb.Tests.Browser;
 

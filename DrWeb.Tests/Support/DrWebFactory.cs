@@ -1,11 +1,10 @@
 using System.Text.RegularExpressions;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Hosting;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform;
-using DrWeb.Server.Hosting;
 
 namespace DrWeb.Tests.Support;
 

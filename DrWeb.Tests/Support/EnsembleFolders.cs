@@ -1,8 +1,7 @@
-using DrWeb.Ml.Onnx;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Architectures;
-using DrWeb.Ml.Training;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Onnx;
 
 namespace DrWeb.Tests.Support;
 

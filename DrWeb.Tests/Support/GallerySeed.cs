@@ -1,6 +1,6 @@
-using Microsoft.EntityFrameworkCore;
-using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Tests.Support;
 

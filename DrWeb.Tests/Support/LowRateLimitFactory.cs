@@ -1,4 +1,3 @@
-using System.Net;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Hosting;
 

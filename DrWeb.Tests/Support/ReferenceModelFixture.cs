@@ -1,7 +1,6 @@
-using DrWeb.Ml.Explain;
 using DrWeb.Ml.Architectures;
-using static TorchSharp.torch;
 using DrWeb.Ml.Manifest;
+using static TorchSharp.torch;
 
 namespace DrWeb.Tests.Support;
 

@@ -1,12 +1,11 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Support;
 

@@ -1,9 +1,8 @@
-using DrWeb.Ml.Data;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Training;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Support;
 

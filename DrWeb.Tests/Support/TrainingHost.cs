@@ -1,13 +1,12 @@
-using Hangfire;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Training;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Ml.Manifest;
+using DrWeb.Ml.Training;
+using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
 using DrWeb.Server.Training;
-using DrWeb.Server.Platform;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Support;
 
@@ -30,6 +29,7 @@ public sealed class TrainingHost : IDisposable
     public TrainingRuns Runs => Factory.Services.GetRequiredService<TrainingRuns>();
     public TrainingDatasets Datasets => Factory.Services.GetRequiredService<TrainingDatasets>();
     public ModelRegistry Registry => Factory.Services.GetRequiredService<ModelRegistry>();
+    public ModelImports Imports => Factory.Services.GetRequiredService<ModelImports>();
     public ImageStore Store => Factory.Services.GetRequiredService<ImageStore>();
 
     public RunSettings Tiny(int epochs = 1) => new()

@@ -1,11 +1,10 @@
-using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using DrWeb.Ml.Manifest;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Screening;
 using DrWeb.Server.Teaching;
 using DrWeb.Server.Training;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace DrWeb.Server.Platform.Database;
 

@@ -1,5 +1,5 @@
-using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Onnx;
 using DrWeb.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

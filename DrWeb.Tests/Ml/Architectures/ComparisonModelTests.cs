@@ -1,9 +1,9 @@
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Manifest;
 using DrWeb.Tests.Support;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml.Architectures;
 

@@ -1,7 +1,7 @@
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Manifest;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml.Architectures;
 

@@ -1,7 +1,7 @@
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Architectures;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

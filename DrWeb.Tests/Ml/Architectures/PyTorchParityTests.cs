@@ -1,8 +1,7 @@
-using DrWeb.Ml.Explain;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Explain;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml.Architectures;
 

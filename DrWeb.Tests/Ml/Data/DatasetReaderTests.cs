@@ -1,5 +1,4 @@
 using DrWeb.Ml.Data;
-using DrWeb.Ml.Imaging;
 using DrWeb.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,10 +1,9 @@
 using DrWeb.Ml.Data;
-using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Manifest;
 using DrWeb.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml.Data;
 

@@ -1,7 +1,5 @@
 using DrWeb.Ml.Data;
-using DrWeb.Ml.Imaging;
 using DrWeb.Tests.Support;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace DrWeb.Tests.Ml.Data;

@@ -1,6 +1,6 @@
 using DrWeb.Ml.Evaluation;
-using DrWeb.Tests.Support;
 using DrWeb.Ml.Manifest;
+using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Ml.Evaluation;
 

@@ -1,9 +1,7 @@
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Inference;
 using DrWeb.Ml.Manifest;
-using DrWeb.Ml.Data;
-
-using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Ml.Evaluation;
 

@@ -1,7 +1,4 @@
-using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Manifest;
-
-using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Ml.Evaluation;
 

@@ -1,7 +1,5 @@
-using DrWeb.Ml.Onnx;
 using DrWeb.Ml.Imaging;
 using DrWeb.Tests.Support;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Processing;
 using static TorchSharp.torch;
 

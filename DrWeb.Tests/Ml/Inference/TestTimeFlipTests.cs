@@ -1,10 +1,10 @@
+using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Data;
 using DrWeb.Ml.Evaluation;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
-using DrWeb.Ml.Architectures;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
-using DrWeb.Ml.Data;
 
 namespace DrWeb.Tests.Ml.Inference;
 

@@ -1,10 +1,9 @@
+using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Architectures;
 using DrWeb.Ml.Training;
 using DrWeb.Tests.Support;
 using static TorchSharp.torch;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Ml.Training;
 

@@ -1,9 +1,9 @@
 using System.Net;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
 using DrWeb.Tests.Support;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
 
 namespace DrWeb.Tests.Server.Accounts;
 

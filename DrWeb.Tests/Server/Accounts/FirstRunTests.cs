@@ -1,6 +1,4 @@
-using System.Net;
 using DrWeb.Tests.Support;
-using DrWeb.Server.Accounts;
 
 namespace DrWeb.Tests.Server.Accounts;
 

@@ -1,7 +1,6 @@
 using System.Net;
-using DrWeb.Tests.Support;
 using DrWeb.Server.Accounts;
-using DrWeb.Server.Hosting;
+using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Server.Accounts;
 

@@ -1,7 +1,7 @@
 using System.Net;
+using DrWeb.Server.Accounts;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Accounts;
 
 namespace DrWeb.Tests.Server.Accounts;
 

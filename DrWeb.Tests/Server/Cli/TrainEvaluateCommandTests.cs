@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using DrWeb.Server.Cli;
 using DrWeb.Tests.Ml;
 using DrWeb.Tests.Support;
-using DrWeb.Ml.Manifest;
 
 namespace DrWeb.Tests.Server.Cli;
 

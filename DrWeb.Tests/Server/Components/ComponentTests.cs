@@ -1,14 +1,13 @@
 using Bunit;
-using DrWeb.Ml.Inference;
+using DrWeb.Ml.Data;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Screening;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
-using DrWeb.Ml.Data;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Registry;
-using DrWeb.Server.Screening;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server.Components;
 

@@ -1,5 +1,4 @@
 using DrWeb.Tests.Support;
-using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace DrWeb.Tests.Server.Components;
 

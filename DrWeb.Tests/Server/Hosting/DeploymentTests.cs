@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using DrWeb.Tests.Browser;
 using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Server.Hosting;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using DrWeb.Tests.Browser;
 using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Server.Hosting;

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using DrWeb.Server.Accounts;
 using DrWeb.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using DrWeb.Server.Accounts;
 
 namespace DrWeb.Tests.Server.Platform;
 

@@ -1,11 +1,10 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Screening;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Screening;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server.Platform;
 

@@ -1,15 +1,14 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Architectures;
-using DrWeb.Tests.Support;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
+using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Manifest;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
 using DrWeb.Server.Screening;
+using DrWeb.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Registry;
 
@@ -17,6 +16,7 @@ namespace DrWeb.Tests.Server.Registry;
 public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
 {
     private ModelRegistry Registry => factory.Services.GetRequiredService<ModelRegistry>();
+    private ModelImports Imports => factory.Services.GetRequiredService<ModelImports>();
     private ActiveModel Active => factory.Services.GetRequiredService<ActiveModel>();
 
     private static string StarterFolder => Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
@@ -48,7 +48,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         foreach (string f in ModelDirectory.ReadManifest(StarterFolder).AllWeightsFiles.Prepend(ModelManifest.FileName))
             File.Copy(Path.Combine(StarterFolder, f), Path.Combine(source, f));
 
-        var imported = await Registry.ImportModelFolderAsync(source);
+        var imported = await Imports.ImportModelFolderAsync(source);
         Assert.True(imported.Succeeded, imported.Message);
         var version = (await Registry.ListAsync()).Single(v => v.Name == "second-opinion");
         Assert.Equal(ModelSource.Imported, version.Source);
@@ -93,7 +93,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         using var tmp = new TempFolder();
         string folder = EnsembleFolders.Ensemble(tmp.Path, 21, 22);
 
-        var imported = await Registry.ImportModelFolderAsync(folder, "two-heads");
+        var imported = await Imports.ImportModelFolderAsync(folder, "two-heads");
         Assert.True(imported.Succeeded, imported.Message);
         var version = (await Registry.ListAsync()).Single(v => v.Name == "two-heads");
         Assert.StartsWith("ensemble of 2", version.TrainablePolicy);
@@ -134,7 +134,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         File.WriteAllText(copy.File(ModelManifest.FileName), manifest.ToJsonString());
         int before = (await Registry.ListAsync()).Count;
 
-        var result = await Registry.ImportModelFolderAsync(copy.Path, "misfit");
+        var result = await Imports.ImportModelFolderAsync(copy.Path, "misfit");
 
         Assert.False(result.Succeeded);
         Assert.Contains("Missing", string.Join(" ", result.Details));
@@ -147,19 +147,19 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     {
         _ = factory.Server;
         await using var weights = File.OpenRead(Path.Combine(StarterFolder, "weights.safetensors"));
-        var noManifest = await Registry.ImportModelFilesAsync([("weights.safetensors", weights)], null);
+        var noManifest = await Imports.ImportModelFilesAsync([("weights.safetensors", weights)], null);
         Assert.False(noManifest.Succeeded);
         Assert.Contains("model.json", noManifest.Message);
 
         await using var json = new MemoryStream("{ not json"u8.ToArray());
-        var badJson = await Registry.ImportModelFilesAsync([("model.json", json)], null);
+        var badJson = await Imports.ImportModelFilesAsync([("model.json", json)], null);
         Assert.False(badJson.Succeeded);
         Assert.Contains("not a valid model manifest", badJson.Message);
         Assert.DoesNotContain(".incoming", badJson.Message);
 
         await using var sneaky = new MemoryStream([1, 2, 3]);
         await using var manifest = File.OpenRead(Path.Combine(StarterFolder, ModelManifest.FileName));
-        var traversal = await Registry.ImportModelFilesAsync([("model.json", manifest), ("../evil.safetensors", sneaky)], null);
+        var traversal = await Imports.ImportModelFilesAsync([("model.json", manifest), ("../evil.safetensors", sneaky)], null);
         Assert.False(traversal.Succeeded);
         Assert.Contains("not a plain file name", traversal.Message);
     }
@@ -193,7 +193,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     {
         _ = factory.Server;
         await using var file = File.OpenRead(Path.Combine(SharedData.ReferenceDir, "ref_state.pth"));
-        var result = await Registry.ImportBaseCheckpointAsync("densenet121", "ref_state.pth", file);
+        var result = await Imports.ImportBaseCheckpointAsync("densenet121", "ref_state.pth", file);
 
         Assert.True(result.Succeeded, result.Message + string.Join(" ", result.Details));
         Assert.Contains("Loaded 739 tensors (pytorch-zip)", result.Details[0]);
@@ -203,7 +203,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.True(File.Exists(Registry.Resolve(stored)));
 
         await using var again = File.OpenRead(Path.Combine(SharedData.ReferenceDir, "ref_state.pth"));
-        var twice = await Registry.ImportBaseCheckpointAsync("densenet121", "copy.pth", again);
+        var twice = await Imports.ImportBaseCheckpointAsync("densenet121", "copy.pth", again);
         Assert.Contains("already imported", twice.Message);
         Assert.Single(await Registry.ListBasesAsync(), b => b.Sha256 == stored.Sha256);
     }
@@ -218,7 +218,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
             CheckpointImporter.Save(imagenet, path);
         await using var file = File.OpenRead(path);
 
-        var result = await Registry.ImportBaseCheckpointAsync("densenet121", "densenet121-imagenet.pth", file);
+        var result = await Imports.ImportBaseCheckpointAsync("densenet121", "densenet121-imagenet.pth", file);
 
         Assert.True(result.Succeeded, result.Message);
         Assert.Contains(result.Details, d => d.Contains("classifier.weight") && d.Contains("5-grade head"));
@@ -231,21 +231,21 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         int before = (await Registry.ListBasesAsync()).Count;
         await using (var file = File.OpenRead(Path.Combine(SharedData.ReferenceDir, "ref_state.pth")))
         {
-            var wrong = await Registry.ImportBaseCheckpointAsync("resnet101", "ref_state.pth", file);
+            var wrong = await Imports.ImportBaseCheckpointAsync("resnet101", "ref_state.pth", file);
             Assert.False(wrong.Succeeded);
             Assert.Contains("is not a resnet101 checkpoint", wrong.Message);
             Assert.Contains(wrong.Details, d => d.StartsWith("Missing", StringComparison.Ordinal));
         }
 
         await using var text = new MemoryStream("this is not a checkpoint at all"u8.ToArray());
-        var junk = await Registry.ImportBaseCheckpointAsync("vgg16", "vgg16.pth", text);
+        var junk = await Imports.ImportBaseCheckpointAsync("vgg16", "vgg16.pth", text);
         Assert.False(junk.Succeeded);
         Assert.Contains("vgg16.pth", junk.Message);
         Assert.DoesNotContain(".incoming", junk.Message);
 
         await using var empty = new MemoryStream();
-        Assert.Contains("ResNet18", (await Registry.ImportBaseCheckpointAsync("resnet18", "r.pth", empty)).Message);
-        Assert.Contains("not a checkpoint", (await Registry.ImportBaseCheckpointAsync("vgg16", "vgg16.zip", empty)).Message);
+        Assert.Contains("ResNet18", (await Imports.ImportBaseCheckpointAsync("resnet18", "r.pth", empty)).Message);
+        Assert.Contains("not a checkpoint", (await Imports.ImportBaseCheckpointAsync("vgg16", "vgg16.zip", empty)).Message);
 
         Assert.Equal(before, (await Registry.ListBasesAsync()).Count);
         Assert.Empty(Directory.GetFiles(Path.Combine(factory.DataFolder, "checkpoints"), ".incoming*"));

@@ -1,13 +1,12 @@
 using System.Net;
 using System.Text.Json;
-using DrWeb.Ml.Evaluation;
-using DrWeb.Tests.Support;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Ml.Manifest;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
+using DrWeb.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Registry;
 
@@ -15,6 +14,7 @@ namespace DrWeb.Tests.Server.Registry;
 public class OperatingPointTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
 {
     private ModelRegistry Registry => factory.Services.GetRequiredService<ModelRegistry>();
+    private OperatingPoints OperatingPoints => factory.Services.GetRequiredService<OperatingPoints>();
 
     private async Task<JsonElement> ScreenAsync(HttpClient client)
     {
@@ -35,7 +35,7 @@ public class OperatingPointTests(DrWebFactory factory) : IClassFixture<DrWebFact
     {
         _ = factory.Server;
         var version = (await Registry.ListAsync()).Single(v => v.IsActive);
-        var view = await Registry.OperatingPointAsync(version.Id);
+        var view = await OperatingPoints.OperatingPointAsync(version.Id);
         Assert.NotNull(view!.Current);
         Assert.NotEmpty(view.Manifest!.ValidationScores);
         double recorded = view.Current.Threshold;
@@ -52,9 +52,9 @@ public class OperatingPointTests(DrWebFactory factory) : IClassFixture<DrWebFact
 
         // A threshold that flips this photograph's decision.
         double moved = p >= recorded ? Math.Min(1, p + 0.01) : Math.Max(0, p - 0.01);
-        var result = await Registry.SetOperatingPointAsync(version.Id, OperatingTarget.Threshold, moved, "admin@drweb.test");
+        var result = await OperatingPoints.SetOperatingPointAsync(version.Id, OperatingTarget.Threshold, moved, "admin@drweb.test");
         Assert.True(result.Succeeded, result.Message);
-        var after = await Registry.OperatingPointAsync(version.Id);
+        var after = await OperatingPoints.OperatingPointAsync(version.Id);
         Assert.Equal(moved, after!.Current!.Threshold);
         var change = Assert.Single(after.History);
         Assert.Equal("admin@drweb.test", change.ChangedBy);
@@ -75,13 +75,13 @@ public class OperatingPointTests(DrWebFactory factory) : IClassFixture<DrWebFact
         Assert.Contains(firstRule, again.GetRawText().Replace("\\u003E", ">").Replace("\\u003C", "<"));
 
         // A target no point meets is refused and changes nothing.
-        var refused = await Registry.SetOperatingPointAsync(version.Id, OperatingTarget.Sensitivity, 1.5, "admin@drweb.test");
+        var refused = await OperatingPoints.SetOperatingPointAsync(version.Id, OperatingTarget.Sensitivity, 1.5, "admin@drweb.test");
         Assert.False(refused.Succeeded);
-        Assert.Equal(moved, (await Registry.OperatingPointAsync(version.Id))!.Current!.Threshold);
+        Assert.Equal(moved, (await OperatingPoints.OperatingPointAsync(version.Id))!.Current!.Threshold);
 
         // Back to the recorded target, so the model's documented rule is in force again.
-        Assert.True((await Registry.SetOperatingPointAsync(version.Id, OperatingTarget.Sensitivity, OperatingPoint.DefaultSensitivity, "admin@drweb.test")).Succeeded);
-        Assert.Equal(recorded, (await Registry.OperatingPointAsync(version.Id))!.Current!.Threshold);
+        Assert.True((await OperatingPoints.SetOperatingPointAsync(version.Id, OperatingTarget.Sensitivity, OperatingPoint.DefaultSensitivity, "admin@drweb.test")).Succeeded);
+        Assert.Equal(recorded, (await OperatingPoints.OperatingPointAsync(version.Id))!.Current!.Threshold);
     }
 
     [Fact]

@@ -1,16 +1,16 @@
 using System.Net;
 using System.Text.Json;
-using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Architectures;
+using DrWeb.Ml.Imaging;
+using DrWeb.Ml.Manifest;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Registry;
+using DrWeb.Server.Screening;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using DrWeb.Ml.Manifest;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Registry;
-using DrWeb.Server.Screening;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server.Screening;
 
@@ -27,6 +27,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
     private async Task UseStarterWeightsWithAsync(string name, Preprocessing prep)
     {
         var registry = factory.Services.GetRequiredService<ModelRegistry>();
+        var imports = factory.Services.GetRequiredService<ModelImports>();
         if ((await registry.ListAsync()).SingleOrDefault(v => v.Name == name) is not { } version)
         {
             using var folder = new TempFolder();
@@ -37,7 +38,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
                 JsonSerializer.Serialize(manifest with { Preprocessing = prep }, ModelManifest.Json));
             foreach (string file in manifest.AllWeightsFiles)
                 File.Copy(Path.Combine(StarterFolder, file), Path.Combine(source, file));
-            var imported = await registry.ImportModelFolderAsync(source);
+            var imported = await imports.ImportModelFolderAsync(source);
             Assert.True(imported.Succeeded, imported.Message);
             version = (await registry.ListAsync()).Single(v => v.Name == name);
         }

@@ -1,11 +1,9 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DrWeb.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Screening;
-using DrWeb.Server.Platform;
+using DrWeb.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Screening;
 

@@ -1,13 +1,12 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Screening;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Processing;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Screening;
 
 namespace DrWeb.Tests.Server.Screening;
 

@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using DrWeb.Server.Accounts;
 using DrWeb.Tests.Support;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
-using DrWeb.Server.Accounts;
 
 namespace DrWeb.Tests.Server.Screening;
 

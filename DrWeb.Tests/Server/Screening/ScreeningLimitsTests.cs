@@ -1,11 +1,8 @@
-using DrWeb.Tests.Support;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using SixLabors.ImageSharp;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Screening;
-using DrWeb.Server.Platform;
+using DrWeb.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Screening;
 

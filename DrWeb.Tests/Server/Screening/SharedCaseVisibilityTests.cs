@@ -1,13 +1,10 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DrWeb.Tests.Support;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Platform;
+using DrWeb.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Screening;
 

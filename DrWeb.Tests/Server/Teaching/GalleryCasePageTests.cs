@@ -1,11 +1,11 @@
+using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using DrWeb.Server.Accounts;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server.Teaching;
 

@@ -1,14 +1,14 @@
 using Bunit;
 using DrWeb.Ml.Evaluation;
+using DrWeb.Ml.Manifest;
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Teaching;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
-using DrWeb.Ml.Manifest;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Teaching;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server.Teaching;
 

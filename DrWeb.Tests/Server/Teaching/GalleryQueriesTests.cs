@@ -1,9 +1,9 @@
+using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
+using DrWeb.Server.Teaching;
 using DrWeb.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Teaching;
-using DrWeb.Server.Platform;
 
 namespace DrWeb.Tests.Server.Teaching;
 

@@ -1,10 +1,9 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using DrWeb.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Training;
+using DrWeb.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Training;
 

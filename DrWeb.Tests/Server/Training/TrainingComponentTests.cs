@@ -1,11 +1,9 @@
 using Bunit;
 using DrWeb.Ml.Data;
 using DrWeb.Ml.Training;
-using MudBlazor.Services;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Training;
-
-using DrWeb.Tests.Support;
+using MudBlazor.Services;
 
 namespace DrWeb.Tests.Server.Training;
 

@@ -1,12 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DrWeb.Ml.Training;
-using DrWeb.Tests.Browser;
-using DrWeb.Tests.Support;
-using Microsoft.EntityFrameworkCore;
 using DrWeb.Ml.Manifest;
 using DrWeb.Server.Training;
+using DrWeb.Tests.Browser;
+using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Server.Training;
 

@@ -1,7 +1,7 @@
 using System.IO.Compression;
+using DrWeb.Server.Training;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using DrWeb.Server.Training;
 
 namespace DrWeb.Tests.Server.Training;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DrWeb.Ml.Data;
 using DrWeb.Ml.Manifest;
 using DrWeb.Ml.Training;
 using DrWeb.Server.Platform.Database;

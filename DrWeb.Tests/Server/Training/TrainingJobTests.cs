@@ -1,14 +1,11 @@
-using Hangfire;
 using DrWeb.Ml.Imaging;
-using DrWeb.Ml.Training;
-using DrWeb.Tests.Support;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Ml.Manifest;
 using DrWeb.Server.Platform.Database;
-using DrWeb.Server.Registry;
 using DrWeb.Server.Training;
-using DrWeb.Server.Platform;
+using DrWeb.Tests.Support;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Training;
 
@@ -188,7 +185,7 @@ public class TrainingJobTests(TrainingHost host) : IClassFixture<TrainingHost>
         string path = temp.File("vgg-like.pth");
         // Import a real (PyTorch-written) DenseNet checkpoint, then lose its file.
         await using (var file = File.OpenRead(Path.Combine(SharedData.ReferenceDir, "ref_state.pth")))
-            Assert.True((await host.Registry.ImportBaseCheckpointAsync("densenet121", "ref_state.pth", file)).Succeeded);
+            Assert.True((await host.Imports.ImportBaseCheckpointAsync("densenet121", "ref_state.pth", file)).Succeeded);
         var checkpoint = (await host.Registry.ListBasesAsync()).Single(b => b.Architecture == "densenet121");
         var settings = host.Tiny() with { Architecture = "densenet121", BaseCheckpointId = checkpoint.Id };
         var outcome = await host.Runs.StartAsync(settings, "lost-weights", new RunTiming.At(DateTimeOffset.UtcNow.AddSeconds(2)), null);

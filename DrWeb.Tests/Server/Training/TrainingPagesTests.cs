@@ -1,10 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using DrWeb.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 using DrWeb.Server.Accounts;
-using DrWeb.Server.Training;
+using DrWeb.Tests.Support;
 
 namespace DrWeb.Tests.Server.Training;
 

@@ -12,6 +12,7 @@ public class ComparisonModelTests
 {
     public ComparisonModelTests() => TorchSetup.Ensure();
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void ResNet101_loads_a_torchvision_imagenet_state_dict_and_trains_layer4_and_the_head()
     {

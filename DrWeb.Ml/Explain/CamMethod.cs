@@ -17,8 +17,14 @@ public abstract class CamMethod
     /// <summary>The method's name everywhere: the command line, the API, the pages.</summary>
     public abstract string Name { get; }
 
+    /// <summary>The method's name as its authors write it (Grad-CAM, Score-CAM, ...).</summary>
+    public abstract string DisplayName { get; }
+
     /// <summary>A line for people choosing a method.</summary>
     public abstract string Description { get; }
+
+    /// <summary>Whether the method runs the model many times per image, so that a user should be warned before starting it.</summary>
+    public virtual bool RunsModelPerChannel => false;
 
     /// <summary>Whether the method needs dScore/dA (EigenCAM and Score-CAM do not).</summary>
     public virtual bool UsesGradients => true;

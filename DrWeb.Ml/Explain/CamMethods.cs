@@ -26,6 +26,22 @@ public static class CamMethods
             : throw new ArgumentException($"Unknown CAM method '{name}'. Available: {string.Join(", ", Names)}.");
     }
 
+    /// <summary>
+    /// How a stored heatmap is described to a reader: "Grad-CAM at layer4", "Score-CAM of P(referable) at layer4".
+    /// An unknown or empty method name (rows written before the choice existed) reads as Grad-CAM.
+    /// </summary>
+    public static string Describe(string? method, string? target, string layer)
+    {
+        string name = ByName.Value.ContainsKey(method ?? "") ? Create(method!).DisplayName : "Grad-CAM";
+        string of = target switch
+        {
+            null or "" or "predicted" => "",
+            "referable" => " of P(referable)",
+            _ => $" of grade {target}",
+        };
+        return $"{name}{of} at {layer}";
+    }
+
     private static CamMethod Create(string name) => (CamMethod)Activator.CreateInstance(ByName.Value[name])!;
 
     private static IReadOnlyList<string> Order(IEnumerable<string> names)

@@ -13,6 +13,7 @@ namespace DrWeb.Ml.Explain;
 public sealed class EigenCam : CamMethod
 {
     public override string Name => "eigencam";
+    public override string DisplayName => "EigenCAM";
     public override string Description => "EigenCAM: the first principal component of the activations; not class-specific.";
     public override bool UsesGradients => false;
 

@@ -6,6 +6,7 @@ namespace DrWeb.Ml.Explain;
 public sealed class GradCam : CamMethod
 {
     public override string Name => "gradcam";
+    public override string DisplayName => "Grad-CAM";
     public override string Description => "Grad-CAM: channels weighted by their mean gradient (the paper's method).";
 
     protected override Tensor ChannelWeights(CamContext context) => context.Gradients!.mean([2, 3]);

@@ -10,6 +10,7 @@ namespace DrWeb.Ml.Explain;
 public sealed class GradCamPlusPlus : CamMethod
 {
     public override string Name => "gradcampp";
+    public override string DisplayName => "Grad-CAM++";
     public override string Description => "Grad-CAM++: positive gradients weighted by higher-order terms; several regions of one class.";
 
     protected override Tensor ChannelWeights(CamContext context)

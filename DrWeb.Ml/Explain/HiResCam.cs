@@ -9,6 +9,7 @@ namespace DrWeb.Ml.Explain;
 public sealed class HiResCam : CamMethod
 {
     public override string Name => "hirescam";
+    public override string DisplayName => "HiResCAM";
     public override string Description => "HiResCAM: gradient times activation at each position, summed over channels.";
 
     protected override Tensor Combine(CamContext context, Tensor? weights) => context.Gradients!.mul(context.Activations).sum(1);

@@ -6,6 +6,7 @@ namespace DrWeb.Ml.Explain;
 public sealed class LayerCam : CamMethod
 {
     public override string Name => "layercam";
+    public override string DisplayName => "LayerCAM";
     public override string Description => "LayerCAM: positive gradient times activation at each position; finer maps at earlier layers.";
 
     protected override Tensor Combine(CamContext context, Tensor? weights) =>

@@ -13,8 +13,10 @@ namespace DrWeb.Ml.Explain;
 public sealed class ScoreCam : CamMethod
 {
     public override string Name => "scorecam";
+    public override string DisplayName => "Score-CAM";
     public override string Description => "Score-CAM: each channel masks the image and is weighted by the score it keeps; one forward pass per channel (slow).";
     public override bool UsesGradients => false;
+    public override bool RunsModelPerChannel => true;
 
     /// <summary>Masked images per forward pass (pytorch-grad-cam's default).</summary>
     public int BatchSize { get; init; } = 16;

@@ -9,6 +9,7 @@ namespace DrWeb.Ml.Explain;
 public sealed class XGradCam : CamMethod
 {
     public override string Name => "xgradcam";
+    public override string DisplayName => "XGrad-CAM";
     public override string Description => "XGrad-CAM: gradients weighted by the activations, normalised per channel.";
 
     protected override Tensor ChannelWeights(CamContext context)

@@ -70,8 +70,12 @@ public sealed class Grader : IDisposable
     public ModelView PrepareView(FundusImage image, FundusLocation? fundus = null) => ModelInput.Prepare(image.Pixels, Preprocessing, fundus);
 
     /// <summary>Grades a view already prepared with this grader's <see cref="Preprocessing"/> (so it can be shown and stored too).</summary>
-    public GradingResult Grade(ModelView view, bool explain = true, string? camLayer = null)
+    /// <param name="method">The CAM method; null for the grader's <see cref="Cam"/>.</param>
+    /// <param name="target">What the heatmap explains; null for the predicted grade.</param>
+    public GradingResult Grade(ModelView view, bool explain = true, string? camLayer = null, CamMethod? method = null, CamTarget? target = null)
     {
+        var cam = method ?? Cam;
+        target ??= CamTarget.Predicted;
         RequireViewFor(view);
         _gate.Wait();
         try
@@ -79,7 +83,7 @@ public sealed class Grader : IDisposable
             using var scope = NewDisposeScope();
             Tensor input = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
             var referral = Referral;
-            CamResult? cam = null;
+            CamResult? explanation = null;
             GradeProbabilities probabilities;
             if (FlipAverage)
             {
@@ -91,13 +95,13 @@ public sealed class Grader : IDisposable
                     views = [both[0].data<float>().ToArray(), both[1].data<float>().ToArray()];
                 }
                 probabilities = referral.Probabilities(views);
-                if (explain) cam = Cam.Compute(Model, input, camLayer, [probabilities.MostLikely])[0];
+                if (explain) explanation = cam.Compute(Model, input, camLayer, target, target.Grade is null ? [probabilities.MostLikely] : null)[0];
             }
             else if (explain)
             {
                 // The CAM pass computes the logits on the way, so explaining costs no second forward.
-                cam = Cam.Compute(Model, input, camLayer)[0];
-                probabilities = referral.Probabilities(cam.Logits);
+                explanation = cam.Compute(Model, input, camLayer, target)[0];
+                probabilities = referral.Probabilities(explanation.Logits);
             }
             else
             {
@@ -105,7 +109,7 @@ public sealed class Grader : IDisposable
                 probabilities = referral.Probabilities(Model.call(input).cpu().data<float>().ToArray());
             }
             int grade = probabilities.MostLikely;
-            return new GradingResult(probabilities, grade, DrGrade.Name(grade), referral.Decide(probabilities), cam);
+            return new GradingResult(probabilities, grade, DrGrade.Name(grade), referral.Decide(probabilities), explanation);
         }
         finally
         {
@@ -126,7 +130,7 @@ public sealed class Grader : IDisposable
 
     /// <summary><see cref="Explain(FundusImage, IReadOnlyList{int}, string?)"/> for a view already prepared with this grader's preprocessing.</summary>
     public (GradeProbabilities Probabilities, IReadOnlyList<CamResult> Explanations) Explain(ModelView view, IReadOnlyList<int> classes,
-        string? camLayer = null)
+        string? camLayer = null, CamMethod? method = null)
     {
         RequireViewFor(view);
         if (classes.Count == 0) throw new ArgumentException("Name at least one class to explain.", nameof(classes));
@@ -136,7 +140,7 @@ public sealed class Grader : IDisposable
             using var scope = NewDisposeScope();
             Tensor one = ModelInput.ToTensor(view, Preprocessing).unsqueeze(0).to(_device);
             Tensor input = one.expand(classes.Count, -1, -1, -1).contiguous();
-            var cams = Cam.Compute(Model, input, camLayer, classes.ToArray());
+            var cams = (method ?? Cam).Compute(Model, input, camLayer, classes.ToArray());
             if (!FlipAverage) return (Referral.Probabilities(cams[0].Logits), cams);
             float[] mirrored;
             using (no_grad())

@@ -9,8 +9,10 @@ namespace DrWeb.Ml.Inference;
 /// <param name="ExplainGrades">Grades to explain (e.g. the predicted and the true grade); empty: the predicted grade.</param>
 /// <param name="CamLayer">The layer to explain at; null: the model's default.</param>
 /// <param name="Overlay">How overlays are drawn.</param>
+/// <param name="Method">The CAM method; null for the grader's (Grad-CAM unless it was made with another).</param>
+/// <param name="Target">What the heatmap explains when <paramref name="ExplainGrades"/> is not given; null for the predicted grade.</param>
 public sealed record ScreenOptions(bool Explain = true, IReadOnlyList<int>? ExplainGrades = null, string? CamLayer = null,
-    OverlayOptions? Overlay = null)
+    OverlayOptions? Overlay = null, CamMethod? Method = null, CamTarget? Target = null)
 {
     public static readonly ScreenOptions Default = new();
 }
@@ -63,12 +65,12 @@ public static class Screener
             IReadOnlyList<CamResult> explanations = [];
             if (options.Explain && options.ExplainGrades is { Count: > 0 } grades)
             {
-                (probabilities, explanations) = grader.Explain(view, grades, options.CamLayer);
+                (probabilities, explanations) = grader.Explain(view, grades, options.CamLayer, options.Method);
                 referable = grader.Referral.Decide(probabilities);
             }
             else
             {
-                var result = grader.Grade(view, options.Explain, options.CamLayer);
+                var result = grader.Grade(view, options.Explain, options.CamLayer, options.Method, options.Target);
                 (probabilities, referable) = (result.Probabilities, result.Referable);
                 if (result.Explanation is { } cam) explanations = [cam];
             }

@@ -21,7 +21,8 @@ public static class ScreeningApi
         bool? Referable, float? ReferableProbability, string? ReferableRule, string? ModelVersion, string? CamLayer,
         string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId, string? QualityVerdict = null,
         IReadOnlyList<string>? QualityReasons = null, bool QualityOverridden = false, string? OriginalUrl = null,
-        string? ModelViewUrl = null, string? ModelViewNote = null, bool HeatmapOnModelView = false);
+        string? ModelViewUrl = null, string? ModelViewNote = null, bool HeatmapOnModelView = false, string? CamMethod = null,
+        string? CamTarget = null);
 
     public sealed record ScreeningResponse(IReadOnlyList<ScreeningItem> Results);
 
@@ -161,7 +162,10 @@ public static class ScreeningApi
                 using var ms = new MemoryStream();
                 await file.CopyToAsync(ms, token);
                 outcome = await screening.ScreenAsync(new ScreeningUpload(file.FileName, ms.ToArray(), form["patientId"].FirstOrDefault(),
-                    form["eye"].FirstOrDefault(), doctorGrade, gradeAnyway) { UploadedBy = userName }, cancellationToken: token);
+                    form["eye"].FirstOrDefault(), doctorGrade, gradeAnyway)
+                {
+                    UploadedBy = userName, CamMethod = form["camMethod"].FirstOrDefault(), CamTarget = form["camTarget"].FirstOrDefault(),
+                }, cancellationToken: token);
             }
             outcomes.Add(outcome);
             results.Add(outcome.Succeeded
@@ -212,7 +216,7 @@ public static class ScreeningApi
         new(c.FileName, c.Id, p.Probabilities, p.Grade, DrGrade.Name(p.Grade), p.Referable, p.ReferableProbability, p.ReferableRule,
             p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null, c.QualityVerdict,
             c.QualityReasons?.Split('\n'), c.QualityOverridden, $"/api/screenings/{c.Id}/original",
-            p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView);
+            p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView, p.CamMethod, p.CamTarget);
 
     private static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id} that you may see.");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Ml.Inference;
 using DrWeb.Server.Platform;
@@ -16,6 +17,12 @@ public sealed record ScreeningUpload(string FileName, byte[] Bytes, string? Pati
 {
     /// <summary>The uploader's e-mail (the signed-in user's name): every case records who made it.</summary>
     public required string UploadedBy { get; init; }
+
+    /// <summary>The heatmap's CAM method by name (<see cref="CamMethods.Names"/>); null for Grad-CAM.</summary>
+    public string? CamMethod { get; init; }
+
+    /// <summary>What the heatmap explains: predicted (null), referable or a grade 0-4.</summary>
+    public string? CamTarget { get; init; }
 }
 
 /// <summary>What happened to one upload: a stored case, or a message that says what was wrong (and nothing stored).</summary>
@@ -158,7 +165,8 @@ public sealed class ScreeningService(
                 progress?.Report(new ScreeningProgress("grading"));
                 var clock = Stopwatch.StartNew();
                 // One view serves the model, the overlay and the doctor's "what the model saw"; it reuses the gate's fundus detection.
-                using var screened = await Task.Run(() => Screener.Screen(image, lease.Grader, ScreenOptions.Default, quality), cancellationToken);
+                var explain = new ScreenOptions(Method: CamMethods.Parse(upload.CamMethod ?? "gradcam"), Target: CamTarget.Parse(upload.CamTarget ?? "predicted"));
+                using var screened = await Task.Run(() => Screener.Screen(image, lease.Grader, explain, quality), cancellationToken);
                 double ms = clock.Elapsed.TotalMilliseconds;
                 return await SaveAsync(upload, image, screened, lease.Version, ms, cancellationToken);
             }
@@ -208,7 +216,8 @@ public sealed class ScreeningService(
             Case = screened, ModelVersion = modelVersion,
             P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
             Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
-            ReferableRule = result.Referable.Rule, ReferralThreshold = result.Referable.Threshold, CamLayer = result.Explanations[0].Layer, OverlayHash = overlayHash, DurationMs = ms,
+            ReferableRule = result.Referable.Rule, ReferralThreshold = result.Referable.Threshold, CamLayer = result.Explanations[0].Layer,
+            CamMethod = result.Explanations[0].Method, CamTarget = CamTarget.Parse(upload.CamTarget ?? "predicted").Name, OverlayHash = overlayHash, DurationMs = ms,
             ModelViewHash = viewHash, ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
         };
         screened.Predictions.Add(prediction);
@@ -231,8 +240,27 @@ public sealed class ScreeningService(
             return $"The doctor's grade must be 0 to 4, not {upload.DoctorGrade}.";
         if (upload.PatientId is { Length: > 64 } || (upload.PatientId?.Any(char.IsControl) ?? false))
             return "The patient id must be at most 64 printable characters.";
+        if (upload.CamMethod is { Length: > 0 } method && !CamMethods.Names.Contains(method.Trim().ToLowerInvariant()))
+            return $"The heatmap method '{Printable(method)}' is unknown; use one of {string.Join(", ", CamMethods.Names)}.";
+        if (upload.CamTarget is { Length: > 0 } target && !IsCamTarget(target))
+            return $"The heatmap target '{Printable(target)}' is unknown; use predicted, referable or a grade 0-4.";
         return null;
     }
+
+    private static bool IsCamTarget(string text)
+    {
+        try
+        {
+            CamTarget.Parse(text);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static string Printable(string text) => new(text.Where(c => !char.IsControl(c)).Take(40).ToArray());
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 

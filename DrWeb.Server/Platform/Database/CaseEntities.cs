@@ -65,6 +65,12 @@ public sealed class Prediction
 
     public required string CamLayer { get; set; }
 
+    /// <summary>The CAM method that drew the heatmap (gradcam, hirescam, ...); rows made before the choice existed are Grad-CAM.</summary>
+    public string CamMethod { get; set; } = "gradcam";
+
+    /// <summary>What the heatmap explains: predicted, referable or a grade 0-4.</summary>
+    public string CamTarget { get; set; } = "predicted";
+
     /// <summary>PNG of the picture the model was given (crop and colour recipe at its input size); null on rows made before it was kept.</summary>
     public string? ModelViewHash { get; set; }
 

@@ -34,6 +34,22 @@ public class PredictCommandTests
     }
 
     [Fact]
+    public async Task The_heatmap_method_and_target_are_chosen_by_name()
+    {
+        using var tmp = SharedData.TempFolder();
+        string overlay = tmp.File("overlay.png");
+        var (code, output, error) = await CliRunner.Run("predict", "--weights", Weights, SharedData.FundusDevImage(), "--overlay", overlay,
+            "--cam-method", "hirescam", "--cam-target", "referable");
+        Assert.True(code == 0, error);
+        Assert.Contains("(hirescam of P(referable) at features.denseblock4.denselayer16)", output);
+        Assert.True(File.Exists(overlay));
+
+        var (refused, _, message) = await CliRunner.Run("predict", "--weights", Weights, SharedData.FundusDevImage(), "--cam-method", "fullgrad");
+        Assert.Equal(2, refused);
+        Assert.Contains("Unknown CAM method 'fullgrad'. Available: gradcam, hirescam, gradcampp, xgradcam, layercam, eigencam, scorecam.", message);
+    }
+
+    [Fact]
     public async Task A_bad_file_is_reported_and_the_other_images_are_still_graded()
     {
         using var tmp = SharedData.TempFolder();

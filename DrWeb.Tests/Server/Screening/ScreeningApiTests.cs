@@ -55,6 +55,42 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
     }
 
     [Fact]
+    public async Task The_heatmap_method_and_target_are_chosen_by_name_stored_and_unknown_names_are_refused_with_the_list()
+    {
+        var (secret, _) = await TokenFor(AccountSetup.Doctor);
+        using var client = Client(secret);
+        byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
+        using var chosen = Upload(("10030_right.jpeg", photo));
+        chosen.Add(new StringContent("layercam"), "camMethod");
+        chosen.Add(new StringContent("referable"), "camTarget");
+        var response = await client.PostAsync("/api/screenings", chosen);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var item = json.RootElement.GetProperty("results")[0];
+        Assert.Equal("layercam", item.GetProperty("camMethod").GetString());
+        Assert.Equal("referable", item.GetProperty("camTarget").GetString());
+        using var fetched = JsonDocument.Parse(await client.GetStringAsync($"/api/screenings/{item.GetProperty("caseId").GetString()}"));
+        Assert.Equal("layercam", fetched.RootElement.GetProperty("camMethod").GetString());
+
+        int casesBefore = await CaseCountAsync();
+        using var unknown = Upload(("10030_right.jpeg", photo));
+        unknown.Add(new StringContent("fullgrad"), "camMethod");
+        var refused = await client.PostAsync("/api/screenings", unknown);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        string body = await refused.Content.ReadAsStringAsync();
+        Assert.Contains("fullgrad", body);
+        Assert.Contains("is unknown; use one of gradcam, hirescam, gradcampp, xgradcam, layercam, eigencam, scorecam", body);
+        Assert.Equal(casesBefore, await CaseCountAsync());
+    }
+
+    private async Task<int> CaseCountAsync()
+    {
+        await using var db = await factory.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<DrWeb.Server.Platform.Database.DrWebDbContext>>()
+            .CreateDbContextAsync();
+        return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(db.Cases);
+    }
+
+    [Fact]
     public async Task Only_bad_files_give_a_422_problem()
     {
         var (secret, _) = await TokenFor(AccountSetup.Admin);

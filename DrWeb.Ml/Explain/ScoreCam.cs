@@ -7,7 +7,7 @@ namespace DrWeb.Ml.Explain;
 /// Score-CAM (Wang et al., 2020): no gradients. Each channel, upsampled to the input (bilinear, align_corners=True)
 /// and scaled to [0, 1], masks the image; the target's score on the masked image is the channel's evidence, and the
 /// weights are the softmax of those scores over the channels. One forward pass per channel, run in batches of
-/// <see cref="BatchSize"/>: for a 1024-channel layer of DenseNet121 at 224 px that is 1024 passes, about a minute on
+/// <see cref="BatchSize"/>: for a 1024-channel layer of DenseNet121 at 224 px that is 1024 passes, between one and three minutes on
 /// two CPU cores (see README, "Explanations").
 /// </summary>
 public sealed class ScoreCam : CamMethod

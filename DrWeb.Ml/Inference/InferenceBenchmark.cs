@@ -83,3 +83,45 @@ public static class ScreeningBenchmark
         }
     }
 }
+
+/// <summary>
+/// What each CAM method costs beside a plain forward pass, at given layers, for one image and for a batch. Methods
+/// that run the model once per channel (Score-CAM) are timed once, without warm-up, and at batch 8 only where the
+/// layer has at most <see cref="PerChannelBatchLimit"/> channels: their cost grows linearly with the images.
+/// </summary>
+public static class CamBenchmark
+{
+    public const int PerChannelBatchLimit = 64;
+
+    public static IEnumerable<BenchmarkTiming> Run(FundusClassifier model, IReadOnlyList<string> layers, int threads, int iterations = 5, int warmup = 1)
+    {
+        model.SetTrainingMode(false);
+        TorchRuntime.SetThreads(threads);
+        foreach (int batch in new[] { 1, 8 })
+        {
+            yield return BenchmarkTiming.Measure("forward (eval)", threads, batch, iterations, warmup, () =>
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                model.call(randn(batch, 3, 224, 224)).data<float>().ToArray();
+            });
+            foreach (string layer in layers)
+            {
+                long channels;
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                    channels = model.SplitAt(randn(1, 3, 224, 224), layer).Activation.shape[1];
+                foreach (var method in CamMethods.All)
+                {
+                    bool perChannel = method.RunsModelPerChannel;
+                    if (perChannel && batch > 1 && channels > PerChannelBatchLimit) continue;
+                    yield return BenchmarkTiming.Measure($"{method.Name} {layer}", threads, batch, perChannel ? 1 : iterations, perChannel ? 0 : warmup, () =>
+                    {
+                        using var x = randn(batch, 3, 224, 224);
+                        method.Compute(model, x, layer);
+                    });
+                }
+            }
+        }
+    }
+}

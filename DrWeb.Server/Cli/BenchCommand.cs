@@ -41,12 +41,16 @@ internal static class BenchCommand
         {
             Description = "Measure grading this photograph as screening does, with the model of --model: single, flip-averaged, and as an ensemble of --members copies.",
         };
+        var cam = new Option<bool>("--cam")
+        {
+            Description = "Measure every CAM method on DenseNet121 at features.denseblock4 and features.denseblock4.denselayer16 (or --cam-layer), at batch 1 and 8, beside a forward pass.",
+        };
         var modelFolder = new Option<DirectoryInfo?>("--model") { Description = "Model folder for --screening (default: the starter model beside the app)." };
         var members = new Option<int>("--members") { Description = "Ensemble size for --screening.", DefaultValueFactory = _ => 3 };
 
         var command = new Command("bench", "Measure DenseNet121 eval forward (ms/image at --batch) and Grad-CAM (ms/image at batch 1).")
         {
-            threads, batch, iterations, warmup, waitPolicy, camLayer, train, preprocess, screening, modelFolder, members,
+            threads, batch, iterations, warmup, waitPolicy, camLayer, train, preprocess, screening, modelFolder, members, cam,
         };
         command.SetAction((parse, _) =>
         {
@@ -58,6 +62,22 @@ internal static class BenchCommand
             output.WriteLine($"{"operation",-46} {"threads",7} {"batch",5} {"median ms/img",13} {"min",8} {"max",8}");
             void Print(BenchmarkTiming t) => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{t.Operation,-46} {t.Threads,7} {t.Batch,5} {t.MedianMsPerImage,13:0.0} {t.MinMsPerImage,8:0.0} {t.MaxMsPerImage,8:0.0}   {1000 / t.MedianMsPerImage,6:0.0} img/s"));
+            if (parse.GetValue(cam))
+            {
+                using var densenet = new DenseNet121(HeadKind.Paper);
+                string[] layers = parse.GetValue(camLayer) is { } only ? [only] : ["features.denseblock4", "features.denseblock4.denselayer16"];
+                int camThreads = parse.GetValue(threads)!.Max();
+                var timings = new List<BenchmarkTiming>();
+                foreach (var t in CamBenchmark.Run(densenet, layers, camThreads, Math.Max(1, parse.GetValue(iterations) / 2), 1))
+                {
+                    timings.Add(t);
+                    var forward = timings.Last(f => f.Operation == "forward (eval)" && f.Batch == t.Batch);
+                    Print(t);
+                    if (t.Operation != "forward (eval)")
+                        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"",46}   {t.MedianMsPerImage / forward.MedianMsPerImage:0.00}x a forward pass"));
+                }
+                return Task.FromResult(0);
+            }
             if (parse.GetValue(preprocess) is { } photo)
             {
                 if (!photo.Exists)

@@ -39,7 +39,7 @@ internal static class PredictCommand
         };
         var camMethod = new Option<string>("--cam-method")
         {
-            Description = $"How the heatmap is made: {string.Join(", ", CamMethods.Names)}. scorecam runs one forward pass per channel (about a minute at 1024 channels on 2 cores).",
+            Description = $"How the heatmap is made: {string.Join(", ", CamMethods.Names)}. scorecam runs one forward pass per channel (one to three minutes at 1024 channels on 2 cores).",
             DefaultValueFactory = _ => "gradcam",
         };
         var camTarget = new Option<string>("--cam-target")

@@ -99,6 +99,7 @@ public class CamParityTests(ReferenceModelFixture fixture, ITestOutputHelper log
         Assert.True(ours.Max() >= -ours.Min());
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void ScoreCam_weights_each_channel_by_the_softmax_of_the_score_its_mask_keeps_dl16() => ScoreCamMatches("lin", "dl16");
 

@@ -10,6 +10,7 @@ namespace DrWeb.Tests.Server.Screening;
 
 public class ScreeningLoadTests(OneUploadAtATimeFactory fixture) : IClassFixture<OneUploadAtATimeFactory>
 {
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task Uploads_beyond_the_queue_are_refused_with_503_and_Retry_After_before_decoding_and_store_nothing()
     {

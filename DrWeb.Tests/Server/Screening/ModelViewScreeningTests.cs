@@ -87,6 +87,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
         Assert.Contains("image quality: Good", html);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task The_api_links_the_original_and_the_models_view()
     {

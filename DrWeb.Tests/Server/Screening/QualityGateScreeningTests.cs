@@ -61,6 +61,7 @@ public class QualityGateScreeningTests(DrWebFactory factory) : IClassFixture<DrW
         Assert.Equal(before + 1, await CasesAsync());
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task The_api_reports_the_verdict_and_takes_the_override()
     {

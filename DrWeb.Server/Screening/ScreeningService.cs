@@ -240,18 +240,19 @@ public sealed class ScreeningService(
             return $"The doctor's grade must be 0 to 4, not {upload.DoctorGrade}.";
         if (upload.PatientId is { Length: > 64 } || (upload.PatientId?.Any(char.IsControl) ?? false))
             return "The patient id must be at most 64 printable characters.";
-        if (upload.CamMethod is { Length: > 0 } method && !CamMethods.Names.Contains(method.Trim().ToLowerInvariant()))
+        if (upload.CamMethod is { Length: > 0 } method && !Parses(() => CamMethods.Parse(method)))
             return $"The heatmap method '{Printable(method)}' is unknown; use one of {string.Join(", ", CamMethods.Names)}.";
-        if (upload.CamTarget is { Length: > 0 } target && !IsCamTarget(target))
+        if (upload.CamTarget is { Length: > 0 } target && !Parses(() => CamTarget.Parse(target)))
             return $"The heatmap target '{Printable(target)}' is unknown; use predicted, referable or a grade 0-4.";
         return null;
     }
 
-    private static bool IsCamTarget(string text)
+    /// <summary>Whether a name parses, by the same rules that will read it later (so the two cannot disagree).</summary>
+    private static bool Parses(Action parse)
     {
         try
         {
-            CamTarget.Parse(text);
+            parse();
             return true;
         }
         catch (ArgumentException)

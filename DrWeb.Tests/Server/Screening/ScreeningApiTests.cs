@@ -61,7 +61,7 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
         using var client = Client(secret);
         byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
         using var chosen = Upload(("10030_right.jpeg", photo));
-        chosen.Add(new StringContent("layercam"), "camMethod");
+        chosen.Add(new StringContent("LayerCAM"), "camMethod");
         chosen.Add(new StringContent("referable"), "camTarget");
         var response = await client.PostAsync("/api/screenings", chosen);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

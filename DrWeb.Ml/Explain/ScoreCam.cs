@@ -29,14 +29,15 @@ public sealed class ScoreCam : CamMethod
         var weights = new List<Tensor>();
         for (int i = 0; i < n; i++)
         {
-            Tensor masks = Masks(context.Activations[i], input.shape[2], input.shape[3]);
             var scores = new float[c];
             for (long start = 0; start < c; start += BatchSize)
             {
                 // Each batch's tensors are freed before the next: 1024 masked copies of the image would not fit at once.
                 using var batchScope = NewDisposeScope();
                 long count = Math.Min(BatchSize, c - start);
-                Tensor masked = input[i].unsqueeze(0).mul(masks.narrow(0, start, count).unsqueeze(1));
+                // Masks are made per batch: all 1024 at 224 px would hold 200 MB for one image.
+                Tensor masks = Masks(context.Activations[i].narrow(0, start, count), input.shape[2], input.shape[3]);
+                Tensor masked = input[i].unsqueeze(0).mul(masks.unsqueeze(1));
                 score(masked, i).cpu().data<float>().CopyTo(scores.AsSpan((int)start, (int)count));
             }
             weights.Add(functional.softmax(tensor(scores), 0).to(input.device));

@@ -168,7 +168,7 @@ public sealed class ScreeningService(
                 var explain = new ScreenOptions(Method: CamMethods.Parse(upload.CamMethod ?? "gradcam"), Target: CamTarget.Parse(upload.CamTarget ?? "predicted"));
                 using var screened = await Task.Run(() => Screener.Screen(image, lease.Grader, explain, quality), cancellationToken);
                 double ms = clock.Elapsed.TotalMilliseconds;
-                return await SaveAsync(upload, image, screened, lease.Version, ms, cancellationToken);
+                return await SaveAsync(upload, image, screened, explain.Target!, lease.Version, ms, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -189,7 +189,7 @@ public sealed class ScreeningService(
         }
     }
 
-    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, ScreenedPhotograph result,
+    private async Task<ScreeningOutcome> SaveAsync(ScreeningUpload upload, FundusImage image, ScreenedPhotograph result, CamTarget camTarget,
         string modelVersion, double ms, CancellationToken token)
     {
         var (quality, view) = (result.Quality, result.View);
@@ -217,7 +217,7 @@ public sealed class ScreeningService(
             P0 = p[0], P1 = p[1], P2 = p[2], P3 = p[3], P4 = p[4],
             Grade = result.Grade, Referable = result.Referable.IsReferable, ReferableProbability = result.Referable.Probability,
             ReferableRule = result.Referable.Rule, ReferralThreshold = result.Referable.Threshold, CamLayer = result.Explanations[0].Layer,
-            CamMethod = result.Explanations[0].Method, CamTarget = CamTarget.Parse(upload.CamTarget ?? "predicted").Name, OverlayHash = overlayHash, DurationMs = ms,
+            CamMethod = result.Explanations[0].Method, CamTarget = camTarget.Name, OverlayHash = overlayHash, DurationMs = ms,
             ModelViewHash = viewHash, ModelViewNote = view.Description, HeatmapOnModelView = view.Prepared,
         };
         screened.Predictions.Add(prediction);

@@ -43,5 +43,17 @@ public sealed record CamTarget
         ? nn.functional.softmax(logits, 1).narrow(1, DrGrade.ReferableFrom, logits.shape[1] - DrGrade.ReferableFrom).sum(1)
         : logits.gather(1, classes.unsqueeze(1)).squeeze(1);
 
+    /// <summary>
+    /// The target's probability for each row of <paramref name="logits"/>: softmax of the class in <paramref name="classes"/>,
+    /// or P(referable). Deletion and insertion curves follow it.
+    /// </summary>
+    public Tensor Probability(Tensor logits, Tensor classes)
+    {
+        Tensor p = nn.functional.softmax(logits, 1);
+        return IsReferable
+            ? p.narrow(1, DrGrade.ReferableFrom, logits.shape[1] - DrGrade.ReferableFrom).sum(1)
+            : p.gather(1, classes.unsqueeze(1)).squeeze(1);
+    }
+
     public override string ToString() => Name;
 }

@@ -136,22 +136,25 @@ public static class Road
             }
         }
 
-        var random = noise > 0 ? new Random(seed) : null;
-        for (int c = 0; c < channels; c++)
+        // The channels are independent systems with one matrix: solve them side by side.
+        var solutions = new double[channels][];
+        Parallel.For(0, channels, c =>
         {
             int offset = c * plane;
             var b = new double[m];
             for (int u = 0; u < m; u++)
                 for (int k = keptStart[u]; k < keptStart[u + 1]; k++)
                     b[u] += keptWeight[k] * image[offset + keptPixel[k]]; // a float32 product, summed in float64, as road.py does
-            double[] solution = ConjugateGradients(Multiply, b);
+            solutions[c] = ConjugateGradients(Multiply, b);
+        });
+        var random = noise > 0 ? new Random(seed) : null;
+        for (int c = 0; c < channels; c++)
             for (int u = 0; u < m; u++)
             {
-                double value = solution[u];
+                double value = solutions[c][u];
                 if (random is not null) value += noise * Gaussian(random);
-                result[offset + pixels[u]] = (float)value;
+                result[c * plane + pixels[u]] = (float)value;
             }
-        }
         return result;
     }
 

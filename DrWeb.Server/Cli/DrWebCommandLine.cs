@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "bench", "bench-api", "bench-burst", "issue-token", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "explain-study", "bench", "bench-api", "bench-burst", "issue-token", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -30,6 +30,7 @@ public static class DrWebCommandLine
             EvaluateCommand.Create(),
             CalibrateCommand.Create(),
             EnsembleCommand.Create(),
+            ExplainStudyCommand.Create(),
             BenchCommand.Create(),
             ApiBenchCommand.Create(),
             BurstBenchCommand.Create(),

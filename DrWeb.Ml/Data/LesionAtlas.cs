@@ -11,6 +11,9 @@ public static class LesionKinds
     /// <summary>The optic disc's mask: an anatomical landmark, not a lesion.</summary>
     public const string OpticDisc = "OD";
 
+    /// <summary>The colour a vessel map is drawn in (vessels are found by a filter, not outlined by experts).</summary>
+    public const string VesselColour = "#39ff14";
+
     public static string Name(string code) => code switch
     {
         "MA" => "microaneurysms",

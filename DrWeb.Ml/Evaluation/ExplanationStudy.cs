@@ -80,6 +80,11 @@ public sealed record ExplanationStudyResult(string Model, string Dataset, string
 /// </summary>
 public static class ExplanationStudy
 {
+    /// <summary>The photographs of a folder: a lesion atlas's cases (with masks) or a labelled dataset's images.</summary>
+    public static IReadOnlyList<StudyImage> ImagesIn(string folder) => LesionAtlas.IsAtlas(folder)
+        ? LesionAtlas.Read(folder).Select(StudyImage.From).ToList()
+        : DatasetReader.Read(folder).Images.Select(StudyImage.From).ToList();
+
     /// <param name="randomised">A copy of <paramref name="model"/> whose trained layers were randomised (<see cref="SanityCheck.RandomiseTrainedLayers"/>); null skips the check.</param>
     /// <param name="progress">Called after each image with (done, total).</param>
     public static ExplanationStudyResult Run(FundusClassifier model, FundusClassifier? randomised, Preprocessing preprocessing, string modelName,
@@ -148,13 +153,10 @@ public static class ExplanationStudy
             view.Image.SaveAsPng(png);
             return new StudyFigure(image.Id, png.ToArray(),
                 masked is null ? null : LesionOutlines.DrawPng(view.Image, masked.Masks.Select(m => (m.Value, LesionKinds.Colour(m.Key)))),
-                masked is null ? null : LesionOutlines.DrawPng(view.Image, [(masked.Vessels, VesselColour)]),
+                masked is null ? null : LesionOutlines.DrawPng(view.Image, [(masked.Vessels, LesionKinds.VesselColour)]),
                 overlays);
         }
     }
-
-    /// <summary>The colour the vessel filter's output is outlined in.</summary>
-    public const string VesselColour = "#39ff14";
 
     private static double[] Softmax(float[] logits)
     {

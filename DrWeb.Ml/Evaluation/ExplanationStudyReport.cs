@@ -121,7 +121,7 @@ public static class ExplanationStudyReport
         {
             html.AppendLine("<h2>Examples</h2><p class=\"legend\">Outlines:" + string.Concat(LesionKinds.Lesions.Append(LesionKinds.OpticDisc)
                 .Select(k => $"<span style=\"background:{LesionKinds.Colour(k)};border:1px solid #999\"></span>{E(LesionKinds.Name(k))}")) +
-                $"<span style=\"background:{ExplanationStudy.VesselColour}\"></span>vessels (classical filter: multi-scale black top-hat on the green channel)</p>");
+                $"<span style=\"background:{LesionKinds.VesselColour}\"></span>vessels (classical filter: multi-scale black top-hat on the green channel)</p>");
             foreach (var figure in result.Figures)
             {
                 html.AppendLine($"<h3>{E(figure.Image)}</h3><div>");

@@ -62,7 +62,7 @@ internal static class ExplainStudyCommand
                 var methodList = options.ResolveMethods();
                 string modelFolder = parse.GetValue(model)!.FullName;
                 string dataFolder = parse.GetValue(data)!.FullName.TrimEnd('/');
-                var images = StudyImages(dataFolder);
+                var images = ExplanationStudy.ImagesIn(dataFolder);
                 if (parse.GetValue(limit) is { } n) images = images.Take(Math.Max(1, n)).ToList();
 
                 var torchDevice = TorchRuntime.Device;
@@ -107,11 +107,6 @@ internal static class ExplainStudyCommand
         });
         return command;
     }
-
-    /// <summary>A lesion atlas's cases, or a labelled dataset's images.</summary>
-    public static IReadOnlyList<StudyImage> StudyImages(string folder) => LesionAtlas.IsAtlas(folder)
-        ? LesionAtlas.Read(folder).Select(StudyImage.From).ToList()
-        : DatasetReader.Read(folder).Images.Select(StudyImage.From).ToList();
 
     private static void Print(TextWriter output, ExplanationStudyResult result)
     {

@@ -36,7 +36,7 @@ public static class BackgroundJobsSetup
             services.AddHangfireServer((sp, server) =>
             {
                 server.ServerName = $"drweb-{Environment.MachineName}-{Environment.ProcessId}";
-                server.Queues = [TrainingJob.Queue, TrainingJob.SchedulingQueue];
+                server.Queues = [JobQueues.Compute, JobQueues.Scheduling];
                 server.WorkerCount = 1;
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 server.CancellationCheckInterval = TimeSpan.FromSeconds(1);

@@ -90,6 +90,7 @@ public static class DrWebApplicationExtensions
         app.MapScreening();
         app.MapTraining();
         app.MapTeaching();
+        app.MapRegistry();
         app.MapDrWebJobs();
         return app;
     }

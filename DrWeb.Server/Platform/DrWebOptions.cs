@@ -27,10 +27,21 @@ public sealed class DrWebOptions
 
     public SignInLockoutOptions SignInLockout { get; set; } = new();
 
+    public TeachingOptions Teaching { get; set; } = new();
+
     public string ResolveDataFolder() => Path.GetFullPath(DataFolder);
 }
 
 /// <summary>Requests allowed per client address and minute, before a 429 with Retry-After.</summary>
+public sealed class TeachingOptions
+{
+    /// <summary>
+    /// A folder of photographs with expert lesion masks in the IDRiD layout (images/, masks/NAME_KIND.png) for the
+    /// lesion teaching view and explanation studies; empty for none. DrWeb ships no such images.
+    /// </summary>
+    public string? LesionAtlasFolder { get; set; }
+}
+
 public sealed class RateLimitOptions
 {
     /// <summary>Sign-in attempts (POSTs to the sign-in page), whatever the account.</summary>

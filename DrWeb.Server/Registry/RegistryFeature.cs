@@ -10,6 +10,19 @@ public static class RegistryFeature
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ModelImports>();
         services.AddSingleton<OperatingPoints>();
+        services.AddSingleton<ExplanationStudies>();
+        services.AddTransient<ExplanationStudyJob>();
         return services;
+    }
+
+    public static WebApplication MapRegistry(this WebApplication app)
+    {
+        // An explanation study's figures, for admins, from the study's own folder only.
+        app.MapGet("/admin/models/studies/{runId:guid}/figures/{file}", async (Guid runId, string file, ExplanationStudies studies, HttpContext http) =>
+            await studies.FigurePathAsync(runId, file, http.RequestAborted) is { } path
+                ? Results.File(path, "image/png")
+                : Results.Problem(statusCode: 404, title: "No such figure", detail: "That study has no figure of that name."))
+            .RequireAuthorization(p => p.RequireRole(Accounts.AccountSetup.Admin));
+        return app;
     }
 }

@@ -1,6 +1,6 @@
 namespace DrWeb.Server.Teaching;
 
-/// <summary>Teaching: the gallery of validation cases, lessons, presentation and export.</summary>
+/// <summary>Teaching: the gallery of validation cases, the lesion atlas, lessons, presentation and export.</summary>
 public static class TeachingFeature
 {
     public static IServiceCollection AddTeaching(this IServiceCollection services)
@@ -8,6 +8,7 @@ public static class TeachingFeature
         services.AddSingleton<GalleryQueries>();
         services.AddSingleton<Lessons>();
         services.AddSingleton<LessonExport>();
+        services.AddSingleton<LesionAtlasCases>();
         return services;
     }
 

@@ -23,8 +23,8 @@ public sealed class TrainingJob(
     IncumbentMeasurement incumbents, TrainedModelRegistration registration, ImageStore store, TrainingCancellation cancellations,
     TrainingRuns runs, IOptions<DrWebOptions> options, ILogger<TrainingJob> logger)
 {
-    public const string Queue = "training";
-    public const string SchedulingQueue = "scheduling";
+    public const string Queue = JobQueues.Compute;
+    public const string SchedulingQueue = JobQueues.Scheduling;
 
     /// <summary>One training at a time in a process, whatever the worker count: two would only split the same cores.</summary>
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);

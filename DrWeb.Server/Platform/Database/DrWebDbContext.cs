@@ -29,6 +29,7 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
     public DbSet<LessonItem> LessonItems => Set<LessonItem>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<IdempotentRequest> IdempotentRequests => Set<IdempotentRequest>();
+    public DbSet<ExplanationStudyRun> ExplanationStudies => Set<ExplanationStudyRun>();
 
     /// <summary>
     /// SQLite cannot compare or order DateTimeOffset values, so DrWeb's own timestamps are stored as UTC ticks.
@@ -71,6 +72,22 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             t.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
             t.Property(x => x.RevokedUtc).HasConversion(UtcTicks);
             t.Property(x => x.LastUsedUtc).HasConversion(UtcTicks);
+        });
+        builder.Entity<ExplanationStudyRun>(r =>
+        {
+            r.HasIndex(x => new { x.ModelVersionId, x.CreatedUtc });
+            r.Property(x => x.DatasetName).HasMaxLength(200);
+            r.Property(x => x.DatasetFolder).HasMaxLength(1000);
+            r.Property(x => x.Methods).HasMaxLength(200);
+            r.Property(x => x.Target).HasMaxLength(16);
+            r.Property(x => x.Status).HasConversion<string>().HasMaxLength(16);
+            r.Property(x => x.OutputFolder).HasMaxLength(500);
+            r.Property(x => x.Message).HasMaxLength(4000);
+            r.Property(x => x.RequestedBy).HasMaxLength(256);
+            r.Property(x => x.HangfireJobId).HasMaxLength(64);
+            r.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+            r.Property(x => x.StartedUtc).HasConversion(UtcTicks);
+            r.Property(x => x.FinishedUtc).HasConversion(UtcTicks);
         });
         builder.Entity<ModelVersion>(m =>
         {

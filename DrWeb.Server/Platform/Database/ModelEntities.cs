@@ -129,3 +129,34 @@ public sealed class OperatingPointChange
     public double ValidationSensitivity { get; set; }
     public double ValidationSpecificity { get; set; }
 }
+
+public enum ExplanationStudyStatus { Queued, Running, Succeeded, Failed, Cancelled }
+
+/// <summary>An explanation study of one model version over one folder of photographs, run as a background job.</summary>
+public sealed class ExplanationStudyRun
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+    public Guid ModelVersionId { get; set; }
+    public required string DatasetName { get; set; }
+
+    /// <summary>Absolute path of the photographs: a lesion atlas or a registered dataset.</summary>
+    public required string DatasetFolder { get; set; }
+
+    /// <summary>Comma-separated method names; empty for all.</summary>
+    public string Methods { get; set; } = "";
+    public string Target { get; set; } = "predicted";
+    public int? Limit { get; set; }
+    public bool Faithfulness { get; set; } = true;
+    public ExplanationStudyStatus Status { get; set; }
+    public int Done { get; set; }
+    public int Total { get; set; }
+
+    /// <summary>Where the report is, relative to the data folder.</summary>
+    public required string OutputFolder { get; set; }
+    public string? Message { get; set; }
+    public required string RequestedBy { get; set; }
+    public string? HangfireJobId { get; set; }
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset? StartedUtc { get; set; }
+    public DateTimeOffset? FinishedUtc { get; set; }
+}

@@ -12,6 +12,7 @@ public static class ScreeningFeature
             Math.Max(1, sp.GetRequiredService<IOptions<DrWebOptions>>().Value.Screening.DecodeBudgetMegapixels) * 1_000_000L));
         services.AddSingleton<ScreeningService>();
         services.AddSingleton<CaseQueries>();
+        services.AddSingleton<CaseExplanations>();
         services.AddSingleton<IdempotentRequests>();
         services.AddAuthorization(ScreeningApi.AddScreeningApiPolicy);
         return services;

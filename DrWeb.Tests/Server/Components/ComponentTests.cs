@@ -25,6 +25,11 @@ public sealed class ComponentTests : IAsyncLifetime
         _context.Services.AddSingleton<DataFolder>();
         _context.Services.AddSingleton<ImageStore>();
         _context.Services.AddSingleton<DisplayImages>();
+        // No model is active in these tests: the re-explain panel renders and has no layers to offer.
+        _context.Services.AddLogging();
+        _context.Services.AddSingleton<DrWeb.Server.Platform.TorchStartup>();
+        _context.Services.AddSingleton<DrWeb.Server.Registry.ActiveModel>();
+        _context.Services.AddSingleton<DrWeb.Server.Screening.CaseExplanations>();
     }
 
     private static ModelVersion Version(string name, double? auc, bool active) => new()

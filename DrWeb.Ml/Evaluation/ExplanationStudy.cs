@@ -55,10 +55,23 @@ public sealed record RegionSummary(string Region, double EnergyShare, double Are
 
 /// <summary>One method over the whole study. NaN where nothing was measured.</summary>
 public sealed record MethodSummary(string Method, string DisplayName, int Images, double DeletionAuc, double InsertionAuc, double RoadScore,
-    double SanityRankCorrelation, int SanityMapsVanished, int PointingHits, int PointingImages, double LesionAuroc,
+    double SanityRankCorrelation, int SanityMapsVanished, int PointingHits, int PointingImages, double PointingChance, double LesionAuroc,
     IReadOnlyList<RegionSummary> Regions, double SecondsPerImage)
 {
     public double PointingRate => PointingImages > 0 ? (double)PointingHits / PointingImages : double.NaN;
+
+    /// <summary>
+    /// A region's enrichment relative to the fundus as a whole rather than the whole view: a heatmap that merely stays
+    /// off the black surround enriches every fundus region, so 1 here means no preference among fundus regions.
+    /// </summary>
+    public double WithinFundus(string region)
+    {
+        var r = Regions.FirstOrDefault(x => x.Region == region);
+        var outside = Regions.FirstOrDefault(x => x.Region == FundusRegions.OutsideRegion);
+        if (r is null || outside is null || outside.AreaShare >= 1) return double.NaN;
+        double fundus = (1 - outside.EnergyShare) / (1 - outside.AreaShare);
+        return fundus > 0 ? r.Enrichment / fundus : double.NaN;
+    }
 }
 
 /// <summary>A figure row for the report: PNGs of the view, the expert outlines, the vessel map and each method's overlay.</summary>
@@ -184,7 +197,8 @@ public static class ExplanationStudy
         return new MethodSummary(method.Name, method.DisplayName, rows.Count, Mean(rows.Select(r => r.DeletionAuc)), Mean(rows.Select(r => r.InsertionAuc)),
             Mean(rows.Select(r => r.RoadScore)), Mean(rows.Select(r => r.SanityRankCorrelation)),
             randomised ? rows.Count(r => double.IsNaN(r.SanityRankCorrelation)) : 0,
-            pointing.Count(r => r.Lesions!.PointingHit == true), pointing.Count, Mean(withLesions.Select(r => r.Lesions!.LesionAuroc)), regions,
+            pointing.Count(r => r.Lesions!.PointingHit == true), pointing.Count, Mean(pointing.Select(r => r.Lesions!.PointingChance)),
+            Mean(withLesions.Select(r => r.Lesions!.LesionAuroc)), regions,
             Mean(rows.Select(r => r.Seconds)));
     }
 }

@@ -101,16 +101,16 @@ public static class ExplanationStudyReport
         if (result.Methods.Any(m => m.Regions.Count > 0))
         {
             html.AppendLine("<h2>Where the heatmap falls</h2><p>Energy share: the share of the heatmap's mass on a region; enrichment: that share over the region's share of the view's area " +
-                            $"(1 = no preference). Pointing game: the heatmap's peak within {HeatmapAgreement.PointingTolerance} view pixels of a lesion. Lesion AUROC: heatmap values of lesion pixels against the other fundus pixels.</p>");
-            html.AppendLine("<table><tr><th>method</th><th>pointing game</th><th>lesion AUROC</th>" +
-                            string.Concat(RegionOrder.Select(r => $"<th>{E(RegionLabel(r))}: energy / enrichment</th>")) + "</tr>");
+                            $"(1 = no preference); within the fundus: the same relative to the fundus as a whole, since a map that only avoids the black surround enriches every fundus region. Pointing game: the heatmap's peak within {HeatmapAgreement.PointingTolerance} view pixels of a lesion; chance is how often a point dropped at random on the fundus would be. Lesion AUROC: heatmap values of lesion pixels against the other fundus pixels.</p>");
+            html.AppendLine("<table><tr><th>method</th><th>pointing game (chance)</th><th>lesion AUROC</th>" +
+                            string.Concat(RegionOrder.Select(r => $"<th>{E(RegionLabel(r))}: energy / enrichment (within the fundus)</th>")) + "</tr>");
             foreach (var m in result.Methods)
             {
-                html.Append($"<tr><td>{E(m.DisplayName)}</td><td>{m.PointingHits}/{m.PointingImages} ({F(m.PointingRate * 100, "0")}%)</td><td>{F(m.LesionAuroc)}</td>");
+                html.Append($"<tr><td>{E(m.DisplayName)}</td><td>{m.PointingHits}/{m.PointingImages} ({F(m.PointingRate * 100, "0")}%; chance {F(m.PointingChance * 100, "0")}%)</td><td>{F(m.LesionAuroc)}</td>");
                 foreach (var r in RegionOrder)
                 {
                     var s = m.Regions.FirstOrDefault(x => x.Region == r);
-                    html.Append(s is null ? "<td></td>" : $"<td>{F(s.EnergyShare)} / {F(s.Enrichment, "0.00")}x</td>");
+                    html.Append(s is null ? "<td></td>" : $"<td>{F(s.EnergyShare)} / {F(s.Enrichment, "0.00")}x ({F(m.WithinFundus(r), "0.00")}x)</td>");
                 }
                 html.AppendLine("</tr>");
             }

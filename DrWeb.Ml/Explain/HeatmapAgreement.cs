@@ -11,7 +11,9 @@ public sealed record RegionShare(string Region, double EnergyShare, double AreaS
 /// <param name="PointingHit">Whether the heatmap's peak lies within <see cref="HeatmapAgreement.PointingTolerance"/> view pixels of a lesion; null without lesions.</param>
 /// <param name="PeakRegion">The exclusive region under the peak.</param>
 /// <param name="LesionAuroc">The heatmap's values as a lesion detector: AUROC of lesion pixels against the fundus's other pixels; NaN when either is empty.</param>
-public sealed record LesionAgreement(IReadOnlyList<RegionShare> Regions, bool? PointingHit, string PeakRegion, double LesionAuroc)
+/// <param name="PointingChance">The pointing game's chance level: the share of fundus pixels within the tolerance of a lesion, i.e. how often a
+/// peak dropped at random on the fundus would hit; NaN without lesions.</param>
+public sealed record LesionAgreement(IReadOnlyList<RegionShare> Regions, bool? PointingHit, string PeakRegion, double LesionAuroc, double PointingChance)
 {
     public RegionShare this[string region] => Regions.First(r => r.Region == region);
 }
@@ -50,11 +52,24 @@ public static class HeatmapAgreement
 
         int peak = 0;
         for (int i = 1; i < h.Length; i++) if (h[i] > h[peak]) peak = i;
-        bool? hit = regions.LesionPixels.Any(l => l) ? NearLesion(regions.LesionPixels, size, peak, tolerance) : null;
+        bool anyLesion = regions.LesionPixels.Any(l => l);
+        bool? hit = anyLesion ? NearLesion(regions.LesionPixels, size, peak, tolerance) : null;
+        double chance = double.NaN;
+        if (anyLesion)
+        {
+            int near = 0, fundus = 0;
+            for (int i = 0; i < h.Length; i++)
+            {
+                if (!regions.FundusPixels[i]) continue;
+                fundus++;
+                if (NearLesion(regions.LesionPixels, size, i, tolerance)) near++;
+            }
+            chance = fundus > 0 ? (double)near / fundus : double.NaN;
+        }
         string peakRegion = regions.LesionPixels[peak]
             ? FundusRegions.LesionRegion
             : regions.Partition().Skip(1).MaxBy(r => r.Cover[peak]).Region;
-        return new LesionAgreement(shares, hit, peakRegion, LesionAuroc(h, regions));
+        return new LesionAgreement(shares, hit, peakRegion, LesionAuroc(h, regions), chance);
     }
 
     private static bool NearLesion(bool[] lesions, int size, int peak, int tolerance)

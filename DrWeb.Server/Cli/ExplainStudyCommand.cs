@@ -111,16 +111,14 @@ internal static class ExplainStudyCommand
     private static void Print(TextWriter output, ExplanationStudyResult result)
     {
         string F(double v, string f = "0.000") => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "n/a";
-        output.WriteLine("method      deletion  insertion  ROAD     sanity rho  pointing     lesion AUROC  lesion energy / enrichment  vessels  optic disc");
+        output.WriteLine("method      deletion  insertion  ROAD     sanity rho  pointing (chance)  lesion AUROC  lesion energy / enrichment  within the fundus: lesions, vessels, optic disc");
         foreach (var m in result.Methods)
         {
             var lesions = m.Regions.FirstOrDefault(r => r.Region == FundusRegions.LesionRegion);
-            var vessels = m.Regions.FirstOrDefault(r => r.Region == FundusRegions.VesselRegion);
-            var disc = m.Regions.FirstOrDefault(r => r.Region == FundusRegions.OpticDiscRegion);
             output.WriteLine($"{m.Method,-11} {F(m.DeletionAuc),8}  {F(m.InsertionAuc),9}  {F(m.RoadScore, "0.0000"),7}  {F(m.SanityRankCorrelation),10}  " +
-                             $"{(m.PointingImages > 0 ? $"{m.PointingHits}/{m.PointingImages}" : "n/a"),-11}  {F(m.LesionAuroc),12}  " +
+                             $"{(m.PointingImages > 0 ? $"{m.PointingHits}/{m.PointingImages} ({F(m.PointingChance * 100, "0")}%)" : "n/a"),-17}  {F(m.LesionAuroc),12}  " +
                              $"{(lesions is null ? "n/a" : $"{F(lesions.EnergyShare)} / {F(lesions.Enrichment, "0.00")}x"),-26}  " +
-                             $"{(vessels is null ? "n/a" : $"{F(vessels.Enrichment, "0.00")}x"),7}  {(disc is null ? "n/a" : $"{F(disc.Enrichment, "0.00")}x")}");
+                             $"{F(m.WithinFundus(FundusRegions.LesionRegion), "0.00")}x, {F(m.WithinFundus(FundusRegions.VesselRegion), "0.00")}x, {F(m.WithinFundus(FundusRegions.OpticDiscRegion), "0.00")}x");
         }
     }
 }

@@ -90,6 +90,9 @@ public class HeatmapAgreementTests
         // Lesion pixels (1,2) = 0.5 and (5,5) = 0 against the 54 other fundus pixels: (1,1) = 1, (6,6) = 0.5, 52 zeros.
         // 0.5 beats 52 zeros and ties one 0.5: 52.5; 0 ties 52 zeros: 26. AUROC = 78.5 / (2 x 54) = 0.726852.
         Assert.Equal(78.5 / 108, agreement.LesionAuroc, 10);
+        // Chance: fundus pixels (columns 1-7) within 3 px of a lesion. (1,2) reaches rows 0-4 x columns 1-5 = 25,
+        // (5,5) rows 2-7 x columns 2-7 = 36, both rows 2-4 x columns 2-5 = 12: 49 of 56 = 0.875.
+        Assert.Equal(49.0 / 56, agreement.PointingChance, 10);
     }
 
     [Fact]
@@ -100,6 +103,7 @@ public class HeatmapAgreementTests
         var regions = new FundusRegions(Size, new Dictionary<string, float[]>(), empty, empty, empty, background);
         var agreement = HeatmapAgreement.Measure(HandMadeHeatmap(), regions);
         Assert.Null(agreement.PointingHit);
+        Assert.True(double.IsNaN(agreement.PointingChance));
         Assert.True(double.IsNaN(agreement.LesionAuroc));
         Assert.Throws<ArgumentException>(() => HeatmapAgreement.Measure(new HeatMap(4, 4, new float[16]), regions));
     }

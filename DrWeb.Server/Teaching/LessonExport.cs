@@ -17,6 +17,7 @@ public sealed class LessonExport(Lessons lessons, DisplayImages images)
         var lesson = await lessons.GetAsync(lessonId, token);
         if (lesson is null) return null;
         var html = HtmlEncoder.Default;
+        int exported = lesson.Items.Count(i => i.Case is not null), atlas = lesson.Items.Count - exported;
         var page = new StringBuilder();
         page.Append($$"""
             <!DOCTYPE html>
@@ -31,7 +32,7 @@ public sealed class LessonExport(Lessons lessons, DisplayImages images)
             table{border-collapse:collapse} td{padding:.1rem .5rem}
             </style></head><body>
             <header><h1>{{html.Encode(lesson.Title)}}</h1><p>{{html.Encode(lesson.Notes ?? "")}}</p>
-            <p>{{lesson.Items.Count}} cases. Keys: ← → to move, space to reveal.</p></header>
+            <p>{{exported}} cases. Keys: ← → to move, space to reveal.{{(atlas > 0 ? $" ({atlas} lesion atlas photograph{(atlas == 1 ? " is" : "s are")} presented from the server only.)" : "")}}</p></header>
             """);
         int n = 0;
         foreach (var item in lesson.Items.Where(i => i.Case is not null))
@@ -40,7 +41,7 @@ public sealed class LessonExport(Lessons lessons, DisplayImages images)
             n++;
             page.Append(CultureInfo.InvariantCulture, $"""
                 <section data-case="{n}"{(n == 1 ? " class=\"current\"" : "")}>
-                <h2>Case {n} of {lesson.Items.Count}</h2>
+                <h2>Case {n} of {exported}</h2>
                 <div class="images"><figure><img alt="Photograph" src="{images.DataUrl(c.ImageHash)}"><figcaption>What grade is this?</figcaption></figure></div>
                 <p>{html.Encode(item.Notes ?? "")}</p>
                 <button onclick="reveal()">Reveal</button>

@@ -59,6 +59,18 @@ public sealed class Lessons(IDbContextFactory<DrWebDbContext> dbFactory)
         return null;
     }
 
+    /// <summary>Pins a lesion atlas photograph at the end of a lesson; the presentation reveals its expert outlines.</summary>
+    public async Task<string?> PinAtlasCaseAsync(Guid lessonId, string atlasCaseId, CancellationToken token = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(token);
+        if (!await db.Lessons.AnyAsync(l => l.Id == lessonId, token)) return "That lesson no longer exists.";
+        if (await db.LessonItems.AnyAsync(i => i.LessonId == lessonId && i.AtlasCaseId == atlasCaseId, token)) return "The photograph is already in this lesson.";
+        int next = (await db.LessonItems.Where(i => i.LessonId == lessonId).MaxAsync(i => (int?)i.Position, token) ?? -1) + 1;
+        db.LessonItems.Add(new LessonItem { LessonId = lessonId, AtlasCaseId = atlasCaseId, Position = next });
+        await db.SaveChangesAsync(token);
+        return null;
+    }
+
     public async Task RemoveItemAsync(long itemId, CancellationToken token = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(token);

@@ -60,6 +60,25 @@ public sealed class LesionAtlasBrowserTests : IAsyncLifetime
         string shots = Path.Combine(SharedData.RepoRoot, "artifacts", "screenshots");
         Directory.CreateDirectory(shots);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "lesion-atlas-case.png"), FullPage = true });
+
+        // Pinned to a lesson, the photograph is presented alone and its outlines appear when the educator reveals it.
+        await page.Locator("input[data-testid=atlas-new-lesson], [data-testid=atlas-new-lesson] input").First.FillAsync("Where are the exudates?");
+        await page.ClickAsync("[data-testid=atlas-pin]");
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=atlas-pin-message]')?.innerText === 'Pinned.'");
+        await page.GotoAsync(_server.Url + "/gallery/lessons");
+        await page.ClickAsync("text=Where are the exudates?");
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/gallery/lessons/[0-9a-f-]+$"));
+        await Chromium.ShownAsync(page, "[data-testid=atlas-item]");
+        await page.GotoAsync(page.Url + "/present");
+        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
+        await Chromium.ShownAsync(page, "[data-testid=hidden]");
+        Assert.Equal(0, await page.Locator(".atlas-stack img[alt='expert outlines']").CountAsync());
+        await page.WaitForTimeoutAsync(1000);
+        await page.FocusAsync("[data-testid=stage]");
+        await page.Keyboard.PressAsync(" ");
+        var revealed = await Chromium.ShownAsync(page, "[data-testid=revealed]");
+        Assert.Contains("DR grade 2", await revealed.InnerTextAsync());
+        Assert.True(await page.Locator(".atlas-stack img[alt='expert outlines']").CountAsync() >= 3);
     }
 
     [BrowserFact]
@@ -85,7 +104,7 @@ public sealed class LesionAtlasBrowserTests : IAsyncLifetime
         Assert.Equal(4, await page.Locator("[data-testid=study-row]").CountAsync());
         string table = await page.InnerTextAsync("[data-testid=study-table]");
         Assert.Contains("Grad-CAM", table);
-        Assert.Matches(@"\d+/1 \(\d+%\)", table);
+        Assert.Matches(@"\d+/1 \(\d+%; chance \d+%\)", table);
         // The example figures load through the admin-only endpoint.
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('[data-testid=study-example] img')].length > 0 && [...document.querySelectorAll('[data-testid=study-example] img')].every(i => i.complete && i.naturalWidth > 0)");
     }

@@ -193,7 +193,8 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
         });
         builder.Entity<LessonItem>(i =>
         {
-            i.HasOne(x => x.Case).WithMany().HasForeignKey(x => x.EvaluationCaseId).OnDelete(DeleteBehavior.Cascade);
+            i.HasOne(x => x.Case).WithMany().HasForeignKey(x => x.EvaluationCaseId).IsRequired(false).OnDelete(DeleteBehavior.Cascade);
+            i.Property(x => x.AtlasCaseId).HasMaxLength(200);
             i.HasIndex(x => new { x.LessonId, x.Position });
             i.Property(x => x.Notes).HasMaxLength(2000);
         });

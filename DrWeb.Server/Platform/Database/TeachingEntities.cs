@@ -75,8 +75,13 @@ public sealed class LessonItem
 {
     public long Id { get; set; }
     public Guid LessonId { get; set; }
-    public long EvaluationCaseId { get; set; }
+
+    /// <summary>A gallery case; null for a lesion atlas case.</summary>
+    public long? EvaluationCaseId { get; set; }
     public EvaluationCase? Case { get; set; }
+
+    /// <summary>A lesion atlas photograph's id (its file name without extension); null for a gallery case.</summary>
+    public string? AtlasCaseId { get; set; }
     public int Position { get; set; }
     public string? Notes { get; set; }
 

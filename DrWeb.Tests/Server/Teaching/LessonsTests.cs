@@ -34,10 +34,10 @@ public class LessonsTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
         Assert.Equal("The case is already in this lesson.", await LessonBook.PinAsync(lesson!.Id, cases[0].Id));
 
         var items = (await LessonBook.GetAsync(lesson.Id))!.Items;
-        Assert.Equal(cases.Take(3).Select(c => c.Id), items.Select(i => i.EvaluationCaseId));
+        Assert.Equal(cases.Take(3).Select(c => c.Id), items.Select(i => i.EvaluationCaseId!.Value));
         await LessonBook.MoveAsync(items[2].Id, -1);
         await LessonBook.MoveAsync(items[0].Id, -1); // already first: nothing happens
-        Assert.Equal([cases[0].Id, cases[2].Id, cases[1].Id], (await LessonBook.GetAsync(lesson.Id))!.Items.Select(i => i.EvaluationCaseId));
+        Assert.Equal([cases[0].Id, cases[2].Id, cases[1].Id], (await LessonBook.GetAsync(lesson.Id))!.Items.Select(i => i.EvaluationCaseId!.Value));
         await LessonBook.RemoveItemAsync(items[0].Id);
         var left = (await LessonBook.GetAsync(lesson.Id))!.Items;
         Assert.Equal([cases[2].Id, cases[1].Id], left.Select(i => i.EvaluationCaseId));

@@ -546,10 +546,14 @@ namespace DrWeb.Server.Platform.Database.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("AtlasCaseId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("ClassAnswer")
                         .HasColumnType("INTEGER");
 
-                    b.Property<long>("EvaluationCaseId")
+                    b.Property<long?>("EvaluationCaseId")
                         .HasColumnType("INTEGER");
 
                     b.Property<Guid>("LessonId")
@@ -1298,8 +1302,7 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.HasOne("DrWeb.Server.Platform.Database.EvaluationCase", "Case")
                         .WithMany()
                         .HasForeignKey("EvaluationCaseId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Cascade);
 
                     b.HasOne("DrWeb.Server.Platform.Database.Lesson", null)
                         .WithMany("Items")

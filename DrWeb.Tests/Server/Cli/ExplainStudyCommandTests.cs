@@ -43,6 +43,21 @@ public class ExplainStudyCommandTests
     }
 
     [Fact]
+    public async Task A_labelled_dataset_without_masks_gets_the_sanity_check_and_no_lesion_figures()
+    {
+        using var tmp = SharedData.TempFolder();
+        var (code, output, error) = await CliRunner.Run("explain-study", "--model", DefaultModel, "--data", Path.GetDirectoryName(SharedData.FundusRawImages)!,
+            "--limit", "1", "--methods", "gradcam", "--no-faithfulness", "--figures", "0", "--out", tmp.Path);
+        Assert.True(code == 0, error + output);
+        var study = JsonSerializer.Deserialize<ExplanationStudyResult>(File.ReadAllText(tmp.File(ExplanationStudyReport.SummaryFile)), ModelManifest.Json)!;
+        var row = Assert.Single(study.Measurements);
+        Assert.Null(row.Lesions);
+        Assert.True(double.IsNaN(row.DeletionAuc));
+        Assert.InRange(row.SanityRankCorrelation, -1, 1);
+        Assert.DoesNotContain("Where the heatmap falls", File.ReadAllText(tmp.File(ExplanationStudyReport.ReportFile)));
+    }
+
+    [Fact]
     public async Task A_folder_that_is_neither_an_atlas_nor_a_dataset_is_refused_with_the_fix()
     {
         using var tmp = SharedData.TempFolder();

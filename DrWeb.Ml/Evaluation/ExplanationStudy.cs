@@ -35,6 +35,9 @@ public sealed record ExplanationStudyOptions
 
     public int Steps { get; init; } = PerturbationCurves.DefaultSteps;
 
+    /// <summary>Also measure a random map of the layer's resolution (<see cref="RandomMapBaseline"/>), the level any method must beat.</summary>
+    public bool RandomBaseline { get; init; } = true;
+
     /// <summary>How many images get a figure row (photograph, outlines, vessels, every method's overlay) in the report.</summary>
     public int FigureImages { get; init; } = 4;
 
@@ -105,6 +108,7 @@ public static class ExplanationStudy
         CancellationToken cancellationToken = default)
     {
         var methods = options.ResolveMethods();
+        var measured = options.RandomBaseline ? [.. methods, new RandomMapBaseline(seed: 0)] : methods;
         string layer = options.Layer ?? model.DefaultCamLayer;
         if (!model.CamLayers.Contains(layer))
             throw new ArgumentException($"{model.Architecture} has no layer '{layer}'. Its layers: {string.Join(", ", model.CamLayers)}.");
@@ -125,7 +129,7 @@ public static class ExplanationStudy
             var masked = image.Masks.Count > 0 ? MaskedView.Load(image.Masks, photograph.Pixels, view) : null;
             var regions = masked?.Regions;
             var overlays = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var method in methods)
+            foreach (var method in measured)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var clock = Stopwatch.StartNew();
@@ -141,7 +145,7 @@ public static class ExplanationStudy
                     (deletion, insertion) = (curve.DeletionAuc, curve.InsertionAuc);
                     road = Road.MostRelevantFirst(model, x, cam.Map, options.Target, targetClass).Mean;
                 }
-                if (randomised is not null)
+                if (randomised is not null && method is not RandomMapBaseline)
                 {
                     var after = method.Compute(randomised, x, layer, options.Target, cam.ExplainsReferable ? null : [cam.TargetClass])[0];
                     sanity = SanityCheck.RankCorrelation(cam.Map.Values, after.Map.Values);
@@ -149,7 +153,7 @@ public static class ExplanationStudy
                 var lesions = regions is null ? null : HeatmapAgreement.Measure(cam.Map, regions);
                 measurements.Add(new StudyMeasurement(image.Id, method.Name, image.Grade, Array.IndexOf(probabilities, probabilities.Max()),
                     probabilities.Skip(DrGrade.ReferableFrom).Sum(), cam.TargetClass, deletion, insertion, road, sanity, lesions, clock.Elapsed.TotalSeconds));
-                if (figures.Count < options.FigureImages)
+                if (figures.Count < options.FigureImages && method is not RandomMapBaseline)
                     overlays[method.Name] = HeatmapOverlay.RenderPng(view.HeatmapBase(photograph.Pixels), cam.Raw);
             }
             if (figures.Count < options.FigureImages)
@@ -157,7 +161,8 @@ public static class ExplanationStudy
             progress?.Invoke(++done, images.Count);
         }
         return new ExplanationStudyResult(modelName, datasetName, layer, options.Target.Name, options.Steps, randomised is not null,
-            methods.Select(m => Summarise(m, measurements.Where(r => r.Method == m.Name).ToList(), randomised is not null)).ToList(), measurements, DateTime.UtcNow)
+            measured.Select(m => Summarise(m, measurements.Where(r => r.Method == m.Name).ToList(), randomised is not null && m is not RandomMapBaseline)).ToList(),
+            measurements, DateTime.UtcNow)
         { Figures = figures };
 
         static StudyFigure Figure(StudyImage image, ModelView view, MaskedView? masked, Dictionary<string, byte[]> overlays)

@@ -32,6 +32,7 @@ internal static class ExplainStudyCommand
         var steps = new Option<int>("--steps") { Description = "Deletion and insertion steps.", DefaultValueFactory = _ => PerturbationCurves.DefaultSteps };
         var noFaithfulness = new Option<bool>("--no-faithfulness") { Description = "Skip deletion, insertion and ROAD (they cost about 38 forward passes per image and method)." };
         var noSanity = new Option<bool>("--no-sanity") { Description = "Skip the model-randomisation check." };
+        var noBaseline = new Option<bool>("--no-baseline") { Description = "Skip the random-map baseline that every method is compared with." };
         var figures = new Option<int>("--figures") { Description = "Photographs shown with every method in the report.", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed of the randomised model.", DefaultValueFactory = _ => 0 };
         var threads = DrWebCommandLine.ThreadsOption();
@@ -39,7 +40,7 @@ internal static class ExplainStudyCommand
         var command = new Command("explain-study",
             "Faithfulness (deletion, insertion, ROAD), the sanity check and, on photographs with expert masks, where each CAM method's heatmap falls.")
         {
-            model, data, methods, layer, target, outDir, limit, steps, noFaithfulness, noSanity, figures, seed, threads, device,
+            model, data, methods, layer, target, outDir, limit, steps, noFaithfulness, noSanity, noBaseline, figures, seed, threads, device,
         };
         command.SetAction((parse, token) =>
         {
@@ -56,6 +57,7 @@ internal static class ExplainStudyCommand
                     Target = CamTarget.Parse(parse.GetValue(target)!),
                     Faithfulness = !parse.GetValue(noFaithfulness),
                     SanityCheck = !parse.GetValue(noSanity),
+                    RandomBaseline = !parse.GetValue(noBaseline),
                     Steps = parse.GetValue(steps),
                     FigureImages = parse.GetValue(figures),
                 };

@@ -101,7 +101,9 @@ public sealed class LesionAtlasBrowserTests : IAsyncLifetime
             new PageWaitForFunctionOptions { Timeout = 180_000 });
         await page.ReloadAsync();
         await Chromium.ShownAsync(page, "[data-testid=study-summary]");
-        Assert.Equal(4, await page.Locator("[data-testid=study-row]").CountAsync());
+        // The four default methods and the random-map baseline.
+        Assert.Equal(5, await page.Locator("[data-testid=study-row]").CountAsync());
+        Assert.Contains("Random map (baseline)", await page.InnerTextAsync("[data-testid=study-table]"));
         string table = await page.InnerTextAsync("[data-testid=study-table]");
         Assert.Contains("Grad-CAM", table);
         Assert.Matches(@"\d+/1 \(\d+%; chance \d+%\)", table);

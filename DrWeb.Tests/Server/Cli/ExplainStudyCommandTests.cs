@@ -21,8 +21,10 @@ public class ExplainStudyCommandTests
         Assert.True(code == 0, error + output);
         Assert.Contains("gradcam", output);
         var study = JsonSerializer.Deserialize<ExplanationStudyResult>(File.ReadAllText(tmp.File(ExplanationStudyReport.SummaryFile)), ModelManifest.Json)!;
-        Assert.Equal(["gradcam", "eigencam"], study.Methods.Select(m => m.Method));
-        foreach (var row in study.Measurements)
+        Assert.Equal(["gradcam", "eigencam", "random"], study.Methods.Select(m => m.Method));
+        Assert.True(double.IsNaN(study.Methods[2].SanityRankCorrelation));
+        Assert.False(File.Exists(Path.Combine(tmp.Path, "figures", "IDRiD_01_random.png")));
+        foreach (var row in study.Measurements.Where(r => r.Method != "random"))
         {
             Assert.Equal("IDRiD_01", row.Image);
             Assert.InRange(row.DeletionAuc, 0, 1);
@@ -39,7 +41,7 @@ public class ExplainStudyCommandTests
         Assert.Contains("Where the heatmap falls", html);
         Assert.True(File.Exists(Path.Combine(tmp.Path, "figures", "IDRiD_01_outlines.png")));
         Assert.True(File.Exists(Path.Combine(tmp.Path, "figures", "IDRiD_01_eigencam.png")));
-        Assert.Equal(3, File.ReadAllLines(tmp.File(ExplanationStudyReport.MeasurementsFile)).Length);
+        Assert.Equal(4, File.ReadAllLines(tmp.File(ExplanationStudyReport.MeasurementsFile)).Length);
     }
 
     [Fact]
@@ -47,7 +49,7 @@ public class ExplainStudyCommandTests
     {
         using var tmp = SharedData.TempFolder();
         var (code, output, error) = await CliRunner.Run("explain-study", "--model", DefaultModel, "--data", Path.GetDirectoryName(SharedData.FundusRawImages)!,
-            "--limit", "1", "--methods", "gradcam", "--no-faithfulness", "--figures", "0", "--out", tmp.Path);
+            "--limit", "1", "--methods", "gradcam", "--no-faithfulness", "--no-baseline", "--figures", "0", "--out", tmp.Path);
         Assert.True(code == 0, error + output);
         var study = JsonSerializer.Deserialize<ExplanationStudyResult>(File.ReadAllText(tmp.File(ExplanationStudyReport.SummaryFile)), ModelManifest.Json)!;
         var row = Assert.Single(study.Measurements);

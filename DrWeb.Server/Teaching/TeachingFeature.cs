@@ -8,7 +8,7 @@ public static class TeachingFeature
         services.AddSingleton<GalleryQueries>();
         services.AddSingleton<Lessons>();
         services.AddSingleton<LessonExport>();
-        services.AddSingleton<LesionAtlasCases>();
+        services.AddSingleton<TeachingHeatmaps>();
         return services;
     }
 

@@ -50,6 +50,13 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/gallery/case/\\d+"));
         await page.WaitForTimeoutAsync(1000);
         Assert.Contains("true grade 3 (Severe NPDR), model 0 (No DR)", await page.InnerTextAsync("[data-testid=case-title]"));
+        // Every method but Score-CAM on this photograph, each with its deletion and insertion AUC.
+        await page.ClickAsync("[data-testid=compare-methods]");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=compare-caption]').length === 6", null,
+            new PageWaitForFunctionOptions { Timeout = 180_000 });
+        var captions = await page.Locator("[data-testid=compare-caption]").AllInnerTextsAsync();
+        Assert.All(captions, c => Assert.Matches(@"deletion 0\.\d{3} · insertion 0\.\d{3}", c));
+        Assert.Contains(captions, c => c.Contains("LayerCAM"));
         await page.Locator("input[data-testid=new-lesson], [data-testid=new-lesson] input").First.FillAsync("Missed severe disease");
         await page.ClickAsync("[data-testid=pin]");
         await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=case-message]')?.innerText.includes('Pinned')");

@@ -12,21 +12,25 @@ namespace DrWeb.Server.Teaching;
 public sealed record AtlasCaseView(LesionCase Case, string ModelVersion, byte[] ViewPng, IReadOnlyDictionary<string, byte[]> OutlineLayers,
     byte[] VesselLayer, double LesionShareOfView);
 
-/// <summary>One method's heatmap on an atlas case, with how it falls on the expert masks and, when asked, its faithfulness on this image.</summary>
-public sealed record AtlasExplanation(string Method, string DisplayName, string Layer, string Target, int ExplainedGrade, byte[] OverlayPng,
-    LesionAgreement Agreement, double? DeletionAuc, double? InsertionAuc);
+/// <summary>
+/// One method's heatmap on a teaching photograph, with how it falls on the expert masks (atlas cases only) and, when
+/// asked, its deletion and insertion AUC on this image.
+/// </summary>
+public sealed record TeachingHeatmap(string Method, string DisplayName, string Layer, string Target, int ExplainedGrade, byte[] OverlayPng,
+    LesionAgreement? Agreement, double? DeletionAuc, double? InsertionAuc);
 
 /// <summary>
-/// The lesion teaching view's data: the configured atlas (<c>DrWeb:Teaching:LesionAtlasFolder</c>), each case's
-/// masks projected onto the active model's view, and heatmaps of any method with their agreement. Maps are cached per
-/// (image, model, method, layer, target), so switching back to a method is instant; work on the model runs one at a time.
+/// Heatmaps on demand for teaching, with the active model: the lesion atlas (<c>DrWeb:Teaching:LesionAtlasFolder</c>),
+/// each case's masks projected onto the model's view and any method's heatmap with its agreement; and any method on a
+/// gallery photograph, for comparing methods. Maps are cached per (image, model, method, layer, target), so switching
+/// back to a method is instant; work on the model runs one at a time.
 /// </summary>
-public sealed class LesionAtlasCases(IOptions<DrWebOptions> options, ActiveModel activeModel) : IDisposable
+public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel activeModel, ImageStore store) : IDisposable
 {
     private const int CacheEntries = 256;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly object _cacheGate = new();
-    private readonly Dictionary<string, (AtlasExplanation Value, long Used)> _explanations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (TeachingHeatmap Value, long Used)> _explanations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (AtlasCaseView View, MaskedView Masks, long Used)> _views = new(StringComparer.Ordinal);
     private long _clock;
 
@@ -45,20 +49,35 @@ public sealed class LesionAtlasCases(IOptions<DrWebOptions> options, ActiveModel
     public async Task<AtlasCaseView?> ViewAsync(string id, CancellationToken token = default) =>
         (await PrepareAsync(id, token))?.View;
 
-    /// <summary>A method's heatmap on the case, from the cache when it was computed before.</summary>
-    public async Task<AtlasExplanation?> ExplainAsync(string id, string method, string? layer, string target, bool faithfulness,
+    /// <summary>A method's heatmap on an atlas case, with its agreement with the masks; from the cache when it was computed before.</summary>
+    public async Task<TeachingHeatmap?> ExplainAsync(string id, string method, string? layer, string target, bool faithfulness,
         CancellationToken token = default)
+    {
+        var prepared = await PrepareAsync(id, token);
+        if (prepared is null) return null;
+        string path = prepared.Value.View.Case.ImagePath;
+        return await HeatmapAsync("atlas:" + id, () => new ImageDecoder().Decode(path), prepared.Value.Masks.Regions, method, layer, target, faithfulness, token);
+    }
+
+    /// <summary>A method's heatmap on a stored photograph (a gallery case); null when it is not stored or no model is active.</summary>
+    public Task<TeachingHeatmap?> ExplainStoredAsync(string imageHash, string method, string? layer, string target, bool faithfulness,
+        CancellationToken token = default) =>
+        store.Contains(imageHash)
+            ? HeatmapAsync("image:" + imageHash, () => new ImageDecoder(options.Value.Images).Decode(store.Read(imageHash)), null, method, layer, target,
+                faithfulness, token)
+            : Task.FromResult<TeachingHeatmap?>(null);
+
+    private async Task<TeachingHeatmap?> HeatmapAsync(string image, Func<FundusImage> open, FundusRegions? regions, string method, string? layer,
+        string target, bool faithfulness, CancellationToken token)
     {
         var cam = CamMethods.Parse(method);
         var camTarget = CamTarget.Parse(target);
-        var prepared = await PrepareAsync(id, token);
-        if (prepared is null) return null;
         using var lease = activeModel.Acquire();
         if (lease is null) return null;
         var model = lease.Grader.Model;
         layer ??= model.DefaultCamLayer;
         if (!model.CamLayers.Contains(layer)) throw new ArgumentException($"The model has no layer '{layer}'. Its layers: {string.Join(", ", model.CamLayers)}.");
-        string key = $"{id}|{lease.Version}|{cam.Name}|{layer}|{camTarget.Name}";
+        string key = $"{image}|{lease.Version}|{cam.Name}|{layer}|{camTarget.Name}";
         lock (_cacheGate)
             if (_explanations.TryGetValue(key, out var hit) && (!faithfulness || hit.Value.DeletionAuc is not null))
             {
@@ -69,26 +88,30 @@ public sealed class LesionAtlasCases(IOptions<DrWebOptions> options, ActiveModel
         await _oneAtATime.WaitAsync(token);
         try
         {
-            var explanation = await Task.Run(() =>
+            var heatmap = await Task.Run(() =>
             {
                 using var scope = NewDisposeScope();
-                using var photograph = new ImageDecoder().Decode(prepared.Value.View.Case.ImagePath);
+                using var photograph = open();
                 using var view = lease.Grader.PrepareView(photograph);
                 var device = model.parameters().First().device;
                 Tensor x = ModelInput.ToTensor(view, lease.Grader.Preprocessing).unsqueeze(0).to(device);
                 var result = cam.Compute(model, x, layer, camTarget)[0];
-                var agreement = HeatmapAgreement.Measure(result.Map, prepared.Value.Masks.Regions);
+                var agreement = regions is null ? null : HeatmapAgreement.Measure(result.Map, regions);
                 double? deletion = null, insertion = null;
                 if (faithfulness)
                 {
                     var curve = PerturbationCurves.Measure(model, x, result.Map, camTarget, result.ExplainsReferable ? 0 : result.TargetClass);
                     (deletion, insertion) = (curve.DeletionAuc, curve.InsertionAuc);
                 }
-                return new AtlasExplanation(cam.Name, cam.DisplayName, layer, camTarget.Name, result.TargetClass,
+                return new TeachingHeatmap(cam.Name, cam.DisplayName, layer, camTarget.Name, result.TargetClass,
                     HeatmapOverlay.RenderPng(view.HeatmapBase(photograph.Pixels), result.Raw), agreement, deletion, insertion);
             }, token);
-            Remember(_explanations, key, explanation);
-            return explanation;
+            lock (_cacheGate)
+            {
+                _explanations[key] = (heatmap, ++_clock);
+                if (_explanations.Count > CacheEntries) _explanations.Remove(_explanations.MinBy(e => e.Value.Used).Key);
+            }
+            return heatmap;
         }
         finally
         {
@@ -129,15 +152,6 @@ public sealed class LesionAtlasCases(IOptions<DrWebOptions> options, ActiveModel
             if (_views.Count > 32) _views.Remove(_views.MinBy(v => v.Value.Used).Key);
         }
         return prepared;
-    }
-
-    private void Remember(Dictionary<string, (AtlasExplanation Value, long Used)> cache, string key, AtlasExplanation value)
-    {
-        lock (_cacheGate)
-        {
-            cache[key] = (value, ++_clock);
-            if (cache.Count > CacheEntries) cache.Remove(cache.MinBy(e => e.Value.Used).Key);
-        }
     }
 
     public void Dispose() => _oneAtATime.Dispose();

@@ -129,12 +129,13 @@ public static class ExplanationStudy
             var masked = image.Masks.Count > 0 ? MaskedView.Load(image.Masks, photograph.Pixels, view) : null;
             var regions = masked?.Regions;
             var overlays = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            using var imageScope = NewDisposeScope();
+            Tensor x = ModelInput.ToTensor(view, preprocessing).unsqueeze(0).to(device);
             foreach (var method in measured)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var clock = Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
-                Tensor x = ModelInput.ToTensor(view, preprocessing).unsqueeze(0).to(device);
                 var cam = method.Compute(model, x, layer, options.Target)[0];
                 int targetClass = cam.ExplainsReferable ? 0 : cam.TargetClass;
                 var probabilities = Softmax(cam.Logits);

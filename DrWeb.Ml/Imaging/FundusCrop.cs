@@ -184,18 +184,27 @@ public static class FundusCrop
         return result;
     }
 
-    /// <summary>Otsu's threshold: the split of the histogram with the largest between-class variance.</summary>
+    /// <summary>Otsu's threshold of 8-bit values: the split of their histogram with the largest between-class variance.</summary>
     internal static int Otsu(byte[] value)
     {
         var histogram = new long[256];
         foreach (byte v in value) histogram[v]++;
-        long total = value.Length;
+        return Otsu(histogram);
+    }
+
+    /// <summary>
+    /// Otsu's threshold of a histogram: the bin t for which splitting into bins &lt;= t and &gt; t gives the largest
+    /// between-class variance.
+    /// </summary>
+    internal static int Otsu(long[] histogram)
+    {
+        long total = 0;
         double sumAll = 0;
-        for (int i = 0; i < 256; i++) sumAll += i * (double)histogram[i];
+        for (int i = 0; i < histogram.Length; i++) { total += histogram[i]; sumAll += i * (double)histogram[i]; }
         double sumBelow = 0, best = -1;
         long below = 0;
         int threshold = 0;
-        for (int t = 0; t < 256; t++)
+        for (int t = 0; t < histogram.Length; t++)
         {
             below += histogram[t];
             if (below == 0) continue;

@@ -157,30 +157,9 @@ public static class VesselSegmentation
         for (int i = 0; i < values.Length; i++) if (within[i]) max = Math.Max(max, values[i]);
         if (max <= 0) return float.MaxValue;
         var histogram = new long[256];
-        long total = 0;
         for (int i = 0; i < values.Length; i++)
-        {
-            if (!within[i]) continue;
-            histogram[Math.Min(255, (int)(values[i] / max * 255))]++;
-            total++;
-        }
-        double sumAll = 0;
-        for (int b = 0; b < 256; b++) sumAll += b * (double)histogram[b];
-        double sumBelow = 0, best = -1;
-        long below = 0;
-        int bestBin = 0;
-        for (int b = 0; b < 256; b++)
-        {
-            below += histogram[b];
-            if (below == 0) continue;
-            long above = total - below;
-            if (above == 0) break;
-            sumBelow += b * (double)histogram[b];
-            double meanBelow = sumBelow / below, meanAbove = (sumAll - sumBelow) / above;
-            double between = (double)below * above * (meanBelow - meanAbove) * (meanBelow - meanAbove);
-            if (between > best) { best = between; bestBin = b; }
-        }
-        return (bestBin + 1) / 255f * max;
+            if (within[i]) histogram[Math.Min(255, (int)(values[i] / max * 255))]++;
+        return (FundusCrop.Otsu(histogram) + 1) / 255f * max;
     }
 
     /// <summary>Clears 8-connected pieces of <paramref name="mask"/> with fewer than <paramref name="minimum"/> pixels.</summary>

@@ -17,11 +17,8 @@ public sealed record CaseExplanation(string ModelVersion, string Method, string 
 /// </summary>
 public sealed class CaseExplanations(ActiveModel activeModel, ImageStore store, IOptions<DrWebOptions> options)
 {
-    private const int CacheEntries = 128;
-    private readonly object _gate = new();
-    private readonly Dictionary<string, (CaseExplanation Value, long Used)> _cache = new(StringComparer.Ordinal);
+    private readonly RecentlyUsed<string, CaseExplanation> _cache = new(capacity: 128);
     private readonly ImageDecoder _decoder = new(options.Value.Images);
-    private long _clock;
 
     /// <summary>The active model's layers, for the layer selector; empty without a model.</summary>
     public IReadOnlyList<string> Layers()
@@ -43,12 +40,7 @@ public sealed class CaseExplanations(ActiveModel activeModel, ImageStore store, 
         if (!model.CamLayers.Contains(layer))
             throw new ArgumentException($"The model has no layer '{layer}'. Its layers: {string.Join(", ", model.CamLayers)}.");
         string key = $"{imageHash}|{lease.Version}|{cam.Name}|{layer}|{camTarget.Name}";
-        lock (_gate)
-            if (_cache.TryGetValue(key, out var hit))
-            {
-                _cache[key] = (hit.Value, ++_clock);
-                return hit.Value;
-            }
+        if (_cache.TryGet(key, out var cached)) return cached;
         var grader = lease.Grader;
         string version = lease.Version;
         var explanation = await Task.Run(() =>
@@ -59,11 +51,7 @@ public sealed class CaseExplanations(ActiveModel activeModel, ImageStore store, 
             return new CaseExplanation(version, cam.Name, CamMethods.Describe(cam.Name, camTarget.Name, layer), view.Prepared,
                 HeatmapOverlay.RenderPng(view.HeatmapBase(photograph.Pixels), result.Explanation!.Raw));
         }, token);
-        lock (_gate)
-        {
-            _cache[key] = (explanation, ++_clock);
-            if (_cache.Count > CacheEntries) _cache.Remove(_cache.MinBy(e => e.Value.Used).Key);
-        }
+        _cache.Set(key, explanation);
         return explanation;
     }
 }

@@ -53,9 +53,7 @@ public sealed class Lessons(IDbContextFactory<DrWebDbContext> dbFactory)
         if (!await db.Lessons.AnyAsync(l => l.Id == lessonId, token)) return "That lesson no longer exists.";
         if (!await db.EvaluationCases.AnyAsync(c => c.Id == caseId, token)) return "That case no longer exists.";
         if (await db.LessonItems.AnyAsync(i => i.LessonId == lessonId && i.EvaluationCaseId == caseId, token)) return "The case is already in this lesson.";
-        int next = (await db.LessonItems.Where(i => i.LessonId == lessonId).MaxAsync(i => (int?)i.Position, token) ?? -1) + 1;
-        db.LessonItems.Add(new LessonItem { LessonId = lessonId, EvaluationCaseId = caseId, Position = next });
-        await db.SaveChangesAsync(token);
+        await AppendAsync(db, new LessonItem { LessonId = lessonId, EvaluationCaseId = caseId }, token);
         return null;
     }
 
@@ -65,10 +63,16 @@ public sealed class Lessons(IDbContextFactory<DrWebDbContext> dbFactory)
         await using var db = await dbFactory.CreateDbContextAsync(token);
         if (!await db.Lessons.AnyAsync(l => l.Id == lessonId, token)) return "That lesson no longer exists.";
         if (await db.LessonItems.AnyAsync(i => i.LessonId == lessonId && i.AtlasCaseId == atlasCaseId, token)) return "The photograph is already in this lesson.";
-        int next = (await db.LessonItems.Where(i => i.LessonId == lessonId).MaxAsync(i => (int?)i.Position, token) ?? -1) + 1;
-        db.LessonItems.Add(new LessonItem { LessonId = lessonId, AtlasCaseId = atlasCaseId, Position = next });
-        await db.SaveChangesAsync(token);
+        await AppendAsync(db, new LessonItem { LessonId = lessonId, AtlasCaseId = atlasCaseId }, token);
         return null;
+    }
+
+    /// <summary>Adds <paramref name="item"/> after the lesson's last item.</summary>
+    private static async Task AppendAsync(DrWebDbContext db, LessonItem item, CancellationToken token)
+    {
+        item.Position = (await db.LessonItems.Where(i => i.LessonId == item.LessonId).MaxAsync(i => (int?)i.Position, token) ?? -1) + 1;
+        db.LessonItems.Add(item);
+        await db.SaveChangesAsync(token);
     }
 
     public async Task RemoveItemAsync(long itemId, CancellationToken token = default)

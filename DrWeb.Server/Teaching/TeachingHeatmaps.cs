@@ -27,12 +27,10 @@ public sealed record TeachingHeatmap(string Method, string DisplayName, string L
 /// </summary>
 public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel activeModel, ImageStore store) : IDisposable
 {
-    private const int CacheEntries = 256;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
-    private readonly object _cacheGate = new();
-    private readonly Dictionary<string, (TeachingHeatmap Value, long Used)> _explanations = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (AtlasCaseView View, MaskedView Masks, long Used)> _views = new(StringComparer.Ordinal);
-    private long _clock;
+    private readonly RecentlyUsed<string, TeachingHeatmap> _heatmaps = new(capacity: 256);
+    private readonly RecentlyUsed<string, (AtlasCaseView View, MaskedView Masks)> _views = new(capacity: 32);
+    private IReadOnlyList<LesionCase>? _cases;
 
     public string? Folder => options.Value.Teaching.LesionAtlasFolder is { Length: > 0 } f && LesionAtlas.IsAtlas(f) ? f : null;
 
@@ -41,7 +39,8 @@ public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel
         ? "No lesion atlas is configured. Set DrWeb:Teaching:LesionAtlasFolder to a folder with images/ and masks/ (the IDRiD segmentation layout)."
         : LesionAtlas.IsAtlas(f) ? null : $"The lesion atlas folder '{f}' has no images/ and masks/ folders. Point DrWeb:Teaching:LesionAtlasFolder at an IDRiD-layout folder.";
 
-    public IReadOnlyList<LesionCase> List() => Folder is { } f ? LesionAtlas.Read(f) : [];
+    /// <summary>The atlas's cases, read from its folder once (the folder is configuration, not something users change).</summary>
+    public IReadOnlyList<LesionCase> List() => Folder is { } f ? _cases ??= LesionAtlas.Read(f) : [];
 
     public LesionCase? Find(string id) => List().FirstOrDefault(c => c.Id == id);
 
@@ -78,12 +77,7 @@ public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel
         layer ??= model.DefaultCamLayer;
         if (!model.CamLayers.Contains(layer)) throw new ArgumentException($"The model has no layer '{layer}'. Its layers: {string.Join(", ", model.CamLayers)}.");
         string key = $"{image}|{lease.Version}|{cam.Name}|{layer}|{camTarget.Name}";
-        lock (_cacheGate)
-            if (_explanations.TryGetValue(key, out var hit) && (!faithfulness || hit.Value.DeletionAuc is not null))
-            {
-                _explanations[key] = (hit.Value, ++_clock);
-                return hit.Value;
-            }
+        if (_heatmaps.TryGet(key, out var cached) && (!faithfulness || cached.DeletionAuc is not null)) return cached;
 
         await _oneAtATime.WaitAsync(token);
         try
@@ -106,11 +100,7 @@ public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel
                 return new TeachingHeatmap(cam.Name, cam.DisplayName, layer, camTarget.Name, result.TargetClass,
                     HeatmapOverlay.RenderPng(view.HeatmapBase(photograph.Pixels), result.Raw), agreement, deletion, insertion);
             }, token);
-            lock (_cacheGate)
-            {
-                _explanations[key] = (heatmap, ++_clock);
-                if (_explanations.Count > CacheEntries) _explanations.Remove(_explanations.MinBy(e => e.Value.Used).Key);
-            }
+            _heatmaps.Set(key, heatmap);
             return heatmap;
         }
         finally
@@ -126,12 +116,7 @@ public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel
         using var lease = activeModel.Acquire();
         if (lease is null) return null;
         string key = $"{id}|{lease.Version}";
-        lock (_cacheGate)
-            if (_views.TryGetValue(key, out var hit))
-            {
-                _views[key] = (hit.View, hit.Masks, ++_clock);
-                return (hit.View, hit.Masks);
-            }
+        if (_views.TryGet(key, out var cached)) return cached;
         var grader = lease.Grader;
         string version = lease.Version;
         var prepared = await Task.Run(() =>
@@ -146,11 +131,7 @@ public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel
             return (View: new AtlasCaseView(atlasCase, version, png.ToArray(), layers,
                 LesionOutlines.LayerPng(masks.Vessels, masks.Size, LesionKinds.VesselColour), lesionShare), Masks: masks);
         }, token);
-        lock (_cacheGate)
-        {
-            _views[key] = (prepared.View, prepared.Masks, ++_clock);
-            if (_views.Count > 32) _views.Remove(_views.MinBy(v => v.Value.Used).Key);
-        }
+        _views.Set(key, prepared);
         return prepared;
     }
 

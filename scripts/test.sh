@@ -19,6 +19,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ -n "${DRWEB_BROWSER_UNAVAILABLE:-}" ]; then echo "WARNING: browser tests will be skipped: $DRWEB_BROWSER_UNAVAILABLE"; fi
 fi
 
+# The PostgreSQL and multi-node tests get a throwaway cluster; without one they are reported as skipped, with the reason.
+# shellcheck source=scripts/test-postgres.sh
+source scripts/test-postgres.sh
+DRWEB_PG_STOP=()
+if [ -z "${DRWEB_TEST_POSTGRES:-}" ]; then
+  drweb_pg_start
+  trap drweb_pg_stop EXIT
+fi
+if [ -n "${DRWEB_POSTGRES_UNAVAILABLE:-}" ]; then echo "WARNING: PostgreSQL tests will be skipped: $DRWEB_POSTGRES_UNAVAILABLE"; fi
+
 # --fast: the inner loop, without the browser, real-data training, deployment and other slow tests (the full run is CI's).
 if [ "${1:-}" = "--fast" ]; then
   shift

@@ -1,5 +1,6 @@
 using DrWeb.Server.Platform.Database;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 
 namespace DrWeb.Server.Accounts;
 
@@ -10,6 +11,8 @@ public sealed class AccountSetup(UserManager<DrWebUser> users, RoleManager<Ident
     public static readonly string[] Roles = [Doctor, Educator, Admin];
 
     public bool AnyUser() => users.Users.Any();
+
+    public Task<bool> AnyUserAsync() => users.Users.AnyAsync();
 
     public async Task EnsureRolesAndSeededAdminAsync()
     {

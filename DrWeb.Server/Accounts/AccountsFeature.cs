@@ -2,8 +2,7 @@ using System.Security.Claims;
 using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -77,9 +76,11 @@ public static class AccountsFeature
         services.AddScoped<UserAdministration>();
         services.AddScoped<PasswordSignIn>();
         services.AddSingleton<SignInLockout>();
-        // Sign-in cookies must survive a restart: keep the data-protection keys in the data folder.
-        services.AddOptions<KeyManagementOptions>().Configure<DataFolder>((o, data) =>
-            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(data.Sub("keys")), NullLoggerFactory.Instance));
+        // Sign-in cookies and antiforgery tokens must survive a restart and be valid on every node: the keys live in
+        // the database, under one application name whatever folder a node runs from.
+        services.AddDataProtection()
+            .SetApplicationName("DrWeb")
+            .PersistKeysToDbContext<DrWebDbContext>();
         services.AddSingleton<AuditLog>();
         return services;
     }

@@ -1,16 +1,18 @@
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform;
+using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Training;
 using Hangfire;
 using Hangfire.Dashboard;
+using Hangfire.PostgreSql;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Hosting;
 
 /// <summary>
-/// Hangfire with persistent SQLite storage in the data folder, one worker serving the training queue (one model
-/// trains at a time and screening keeps the other core), and the dashboard for admins.
+/// Hangfire on the app's database provider (SQLite in the data folder, or PostgreSQL shared by every node), one worker
+/// per node (one model trains at a time and screening keeps the other core), queues by role, and the dashboard for admins.
 /// </summary>
 public static class BackgroundJobsSetup
 {
@@ -20,26 +22,47 @@ public static class BackgroundJobsSetup
     {
         services.AddHangfire((sp, config) =>
         {
-            var options = sp.GetRequiredService<IOptions<DrWebOptions>>().Value.Training;
-            string database = Path.Combine(sp.GetRequiredService<DataFolder>().Root, "hangfire.db");
+            var options = sp.GetRequiredService<IOptions<DrWebOptions>>().Value;
             config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings()
-                .UseSQLiteStorage(database, new SQLiteStorageOptions
+                .UseRecommendedSerializerSettings();
+            var requeueAfter = options.Training.RequeueAbandonedAfterFor(options.Database.Provider);
+            if (options.Database.Provider == DatabaseProvider.Postgres)
+            {
+                string connection = DrWebDatabase.ConnectionString(configuration, options.Database, sp.GetRequiredService<DataFolder>());
+                config.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connection), new PostgreSqlStorageOptions
                 {
-                    QueuePollInterval = options.QueuePollInterval,
-                    InvisibilityTimeout = options.RequeueAbandonedAfter,
+                    SchemaName = "hangfire",
+                    QueuePollInterval = options.Training.QueuePollInterval,
+                    InvisibilityTimeout = requeueAfter,
+                    // A running job's fetch time is renewed in the background, so only a dead worker's job reappears.
+                    UseSlidingInvisibilityTimeout = true,
+                    PrepareSchemaIfNecessary = true,
                 });
+            }
+            else
+            {
+                config.UseSQLiteStorage(Path.Combine(sp.GetRequiredService<DataFolder>().Root, "hangfire.db"), new SQLiteStorageOptions
+                {
+                    QueuePollInterval = options.Training.QueuePollInterval,
+                    InvisibilityTimeout = requeueAfter,
+                });
+            }
         });
         if (configuration.GetValue($"{DrWebOptions.Section}:Training:RunJobs", true))
         {
             services.AddHangfireServer((sp, server) =>
             {
-                server.ServerName = $"drweb-{Environment.MachineName}-{Environment.ProcessId}";
-                server.Queues = [JobQueues.Compute, JobQueues.Scheduling];
+                var node = sp.GetRequiredService<NodeIdentity>();
+                server.ServerName = $"{node.Name}-{Environment.ProcessId}";
+                // Only training nodes take model work; every node may run the schedules that enqueue it.
+                server.Queues = node.Has(NodeIdentity.Training) ? [JobQueues.Compute, JobQueues.Scheduling] : [JobQueues.Scheduling];
                 server.WorkerCount = 1;
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 server.CancellationCheckInterval = TimeSpan.FromSeconds(1);
+                server.HeartbeatInterval = TimeSpan.FromSeconds(10);
+                server.ServerCheckInterval = TimeSpan.FromSeconds(30);
+                server.ServerTimeout = TimeSpan.FromMinutes(1);
                 server.ShutdownTimeout = TimeSpan.FromSeconds(30);
             });
         }

@@ -40,9 +40,8 @@ public static class DrWebApplicationExtensions
         builder.Services.AddMudServices();
         builder.Services.AddSingleton<TorchStartup>();
         builder.Services.AddSingleton<DataFolder>();
-        builder.Services.AddDbContextFactory<DrWebDbContext>((sp, db) =>
-            db.UseSqlite($"Data Source={sp.GetRequiredService<DataFolder>().DatabasePath}"));
-        builder.Services.AddSingleton<ImageStore>();
+        builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddDrWebDatabase(builder.Configuration);
         builder.Services.AddSingleton<IdleMemoryTrim>();
         IdleMemoryTrim.LimitNativeHeaps();
         // ImageSharp's default pool may retain a large share of the machine's memory after a burst; a small pool
@@ -95,13 +94,13 @@ public static class DrWebApplicationExtensions
         return app;
     }
 
-    /// <summary>Applies migrations and switches SQLite to WAL, so screening and background work do not block each other.</summary>
+    /// <summary>Applies migrations (unless a separate <c>migrate</c> step does), then names the active model and the seeded admin.</summary>
     private static void PrepareDatabase(IServiceProvider services)
     {
-        using (var db = services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContext())
+        if (services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DrWebOptions>>().Value.Database.MigrateAtStartup)
         {
-            db.Database.Migrate();
-            db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+            using var db = services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContext();
+            DrWebDatabase.Migrate(db);
         }
         services.GetRequiredService<ModelRegistry>().Start();
         AccountsFeature.EnsureRolesAndSeededAdmin(services);

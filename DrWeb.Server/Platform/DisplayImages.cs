@@ -9,7 +9,7 @@ namespace DrWeb.Server.Platform;
 /// Screen-sized copies of stored images as data URLs. Pages show images through the signed-in circuit rather than a
 /// public URL, and a 16-megapixel original would be far too large to send as it is.
 /// </summary>
-public sealed class DisplayImages(ImageStore store)
+public sealed class DisplayImages(IImageStore store)
 {
     public const int DefaultMaxSide = 768;
 

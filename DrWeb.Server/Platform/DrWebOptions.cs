@@ -15,6 +15,19 @@ public sealed class DrWebOptions
     /// </summary>
     public string DataFolder { get; set; } = "data";
 
+    /// <summary>This node's name in logs, on the Training page and in Hangfire's server list; the machine name when empty.</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>
+    /// What this node does: <c>web</c> (pages and the API), <c>screening</c> (grades uploads; loads the model at start),
+    /// <c>training</c> (serves the training queue). A node without <c>training</c> never picks up a training job.
+    /// </summary>
+    public List<string> Roles { get; set; } = [];
+
+    public Database.DatabaseOptions Database { get; set; } = new();
+
+    public ClusterOptions Cluster { get; set; } = new();
+
     public TorchOptions Torch { get; set; } = new();
 
     public ImageDecodeOptions Images { get; set; } = new();
@@ -30,6 +43,16 @@ public sealed class DrWebOptions
     public TeachingOptions Teaching { get; set; } = new();
 
     public string ResolveDataFolder() => Path.GetFullPath(DataFolder);
+}
+
+/// <summary>How nodes that share one database keep in step.</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>
+    /// How often a node checks which model version is active, so that an activation on one node reaches the others.
+    /// Zero turns it off; when unset it is on for PostgreSQL (several nodes) and off for SQLite (one node).
+    /// </summary>
+    public TimeSpan? ActivationPollInterval { get; set; }
 }
 
 /// <summary>Requests allowed per client address and minute, before a 429 with Retry-After.</summary>
@@ -143,8 +166,14 @@ public sealed class TrainingJobOptions
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// After this long, a job fetched by a process that has died is handed out again (the SQLite storage has no
-    /// heartbeat, so this is how a crashed run comes back). One worker per server means a live run is never fetched twice by its own server.
+    /// After this long, a job fetched by a process that has died is handed out again. SQLite's storage has no heartbeat,
+    /// so there a live job is never refetched only because one worker per server is the rule: 2 minutes when unset.
+    /// PostgreSQL's storage renews a running job's fetch time in the background (a sliding invisibility timeout), so a
+    /// short value is safe: 30 seconds when unset.
     /// </summary>
-    public TimeSpan RequeueAbandonedAfter { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan? RequeueAbandonedAfter { get; set; }
+
+    public TimeSpan RequeueAbandonedAfterFor(Database.DatabaseProvider provider) =>
+        RequeueAbandonedAfter ?? (provider == Database.DatabaseProvider.Postgres ? TimeSpan.FromSeconds(30) : TimeSpan.FromMinutes(2));
 }
+

@@ -15,7 +15,7 @@ public sealed record CaseExplanation(string ModelVersion, string Method, string 
 /// grade can look at P(referable) or another method without uploading again. Results are cached per (image, model,
 /// method, layer, target), so switching back is instant, and the cache is bounded.
 /// </summary>
-public sealed class CaseExplanations(ActiveModel activeModel, ImageStore store, IOptions<DrWebOptions> options)
+public sealed class CaseExplanations(ActiveModel activeModel, IImageStore store, IOptions<DrWebOptions> options)
 {
     private readonly RecentlyUsed<string, CaseExplanation> _cache = new(capacity: 128);
     private readonly ImageDecoder _decoder = new(options.Value.Images);

@@ -40,11 +40,11 @@ public static class ScreeningApi
             await OpenAsync(id, cases, http, "the case (API)") is { } found
                 ? Results.Ok(Item(found, found.Predictions.OrderByDescending(p => p.CreatedUtc).First(), false))
                 : NotFound(id));
-        api.MapGet("{id:guid}/overlay", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+        api.MapGet("{id:guid}/overlay", (Guid id, CaseQueries cases, IImageStore store, HttpContext http) =>
             LatestImageAsync(id, cases, store, http, "the heatmap (API)", (_, p) => p.OverlayHash, "image/png"));
-        api.MapGet("{id:guid}/model-view", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+        api.MapGet("{id:guid}/model-view", (Guid id, CaseQueries cases, IImageStore store, HttpContext http) =>
             LatestImageAsync(id, cases, store, http, "the model's view (API)", (_, p) => p.ModelViewHash, "image/png"));
-        api.MapGet("{id:guid}/original", (Guid id, CaseQueries cases, ImageStore store, HttpContext http) =>
+        api.MapGet("{id:guid}/original", (Guid id, CaseQueries cases, IImageStore store, HttpContext http) =>
             LatestImageAsync(id, cases, store, http, "the original photograph (API)", (c, _) => c.ImageHash, null));
     }
 
@@ -52,7 +52,7 @@ public static class ScreeningApi
         cases.OpenAsync(id, http.User, what, http.Connection.RemoteIpAddress?.ToString(), http.RequestAborted);
 
     /// <summary>One stored image of a case's latest prediction; the original keeps the type it was uploaded with.</summary>
-    private static async Task<IResult> LatestImageAsync(Guid id, CaseQueries cases, ImageStore store, HttpContext http, string what,
+    private static async Task<IResult> LatestImageAsync(Guid id, CaseQueries cases, IImageStore store, HttpContext http, string what,
         Func<Case, Prediction, string?> pick, string? contentType)
     {
         if (await OpenAsync(id, cases, http, what) is not { } found)

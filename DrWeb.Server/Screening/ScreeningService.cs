@@ -66,7 +66,7 @@ public sealed record ScreeningProgress(string Stage, int? QueuePosition = null);
 /// is decoded, and then waits for room in a global <see cref="PixelBudget"/> before it is decoded.
 /// </summary>
 public sealed class ScreeningService(
-    ActiveModel activeModel, ImageStore store, IDbContextFactory<DrWebDbContext> dbFactory, PixelBudget decoding,
+    ActiveModel activeModel, IImageStore store, IDbContextFactory<DrWebDbContext> dbFactory, PixelBudget decoding,
     IdleMemoryTrim trim, IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
 {
     private readonly ScreeningOptions _options = options.Value.Screening;
@@ -193,7 +193,7 @@ public sealed class ScreeningService(
         string modelVersion, double ms, CancellationToken token)
     {
         var (quality, view) = (result.Quality, result.View);
-        string hash = ImageStore.HashOf(upload.Bytes);
+        string hash = IImageStore.HashOf(upload.Bytes);
         await using var db = await dbFactory.CreateDbContextAsync(token);
         // "Seen before" must not reveal another doctor's case to a doctor who may not see it.
         bool seenBefore = _options.CaseVisibility == CaseVisibility.All

@@ -12,7 +12,7 @@ public static class GalleryEndpoints
 {
     public static void MapGalleryEndpoints(this WebApplication app)
     {
-        app.MapGet("/gallery/media/{hash}", async (string hash, int? max, ImageStore store, DisplayImages images, GalleryQueries gallery,
+        app.MapGet("/gallery/media/{hash}", async (string hash, int? max, IImageStore store, DisplayImages images, GalleryQueries gallery,
             HttpContext http) =>
         {
             if (!store.Contains(hash) || !await gallery.IsGalleryImageAsync(hash, http.RequestAborted))

@@ -25,7 +25,7 @@ public sealed record TeachingHeatmap(string Method, string DisplayName, string L
 /// gallery photograph, for comparing methods. Maps are cached per (image, model, method, layer, target), so switching
 /// back to a method is instant; work on the model runs one at a time.
 /// </summary>
-public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel activeModel, ImageStore store) : IDisposable
+public sealed class TeachingHeatmaps(IOptions<DrWebOptions> options, ActiveModel activeModel, IImageStore store) : IDisposable
 {
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly RecentlyUsed<string, TeachingHeatmap> _heatmaps = new(capacity: 256);

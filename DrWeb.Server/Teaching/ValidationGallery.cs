@@ -15,7 +15,7 @@ namespace DrWeb.Server.Teaching;
 public static class ValidationGallery
 {
     /// <param name="decoding">The server's configured image limits, the same as for screening uploads.</param>
-    public static List<EvaluationCase> Build(Grader grader, IReadOnlyList<LabelledImage> images, IReadOnlyList<EvaluatedImage> evaluated, ImageStore store,
+    public static List<EvaluationCase> Build(Grader grader, IReadOnlyList<LabelledImage> images, IReadOnlyList<EvaluatedImage> evaluated, IImageStore store,
         ImageDecodeOptions decoding, Action<int, int>? progress, CancellationToken token)
     {
         var byId = images.ToDictionary(i => i.Id);

@@ -63,7 +63,7 @@ public static class TrainingApi
     }
 
     public sealed record RunState(Guid Id, string Name, string Status, string Phase, int Epoch, int Epochs, int Step, int StepsPerEpoch,
-        int Attempts, int? ResumedAfterEpoch, string? Device, double? EtaSeconds, string? Error, string? ErrorReference,
+        int Attempts, int? ResumedAfterEpoch, string? Device, string? Node, double? EtaSeconds, string? Error, string? ErrorReference,
         Guid? ModelVersionId, double? BestKappa, double? BestReferableAuc, IReadOnlyList<EpochState> EpochMetrics);
 
     public sealed record EpochState(int Epoch, double TrainLoss, double ValidationLoss, double Kappa, double? ReferableAuc, double Seconds, long RowId);
@@ -108,7 +108,7 @@ public static class TrainingApi
     }
 
     private static RunState State(TrainingRun r) => new(r.Id, r.Name, r.Status.ToString(), r.Phase, r.Epoch, r.Epochs, r.Step, r.StepsPerEpoch,
-        r.Attempts, r.ResumedAfterEpoch, r.Device, r.EtaSeconds, r.Error, r.ErrorReference, r.ModelVersionId, r.BestKappa, r.BestReferableAuc,
+        r.Attempts, r.ResumedAfterEpoch, r.Device, r.Node, r.EtaSeconds, r.Error, r.ErrorReference, r.ModelVersionId, r.BestKappa, r.BestReferableAuc,
         r.EpochMetrics.Select(e => new EpochState(e.Epoch, e.TrainLoss, e.ValidationLoss, e.Kappa, e.ReferableAuc, e.Seconds, e.Id)).ToList());
 
     private static IResult NotFound(Guid id) =>

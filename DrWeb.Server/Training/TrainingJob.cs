@@ -20,7 +20,7 @@ namespace DrWeb.Server.Training;
 /// </summary>
 public sealed class TrainingJob(
     IDbContextFactory<DrWebDbContext> dbFactory, DataFolder data, TorchStartup torch, RunInputs inputs, TrainingRunLedger ledger,
-    IncumbentMeasurement incumbents, TrainedModelRegistration registration, ImageStore store, TrainingCancellation cancellations,
+    IncumbentMeasurement incumbents, TrainedModelRegistration registration, IImageStore store, TrainingCancellation cancellations,
     TrainingRuns runs, IOptions<DrWebOptions> options, ILogger<TrainingJob> logger)
 {
     public const string Queue = JobQueues.Compute;

@@ -1,5 +1,6 @@
 using DrWeb.Ml.Torch;
 using DrWeb.Ml.Training;
+using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using Hangfire;
 using Hangfire.States;
@@ -12,7 +13,7 @@ namespace DrWeb.Server.Training;
 /// rows trimmed back to the last checkpoint, and finished. The heartbeat is how a restarted process tells a run that
 /// died with its process from one another process is still training.
 /// </summary>
-public sealed class TrainingRunLedger(IDbContextFactory<DrWebDbContext> dbFactory, JobStorage storage, ILogger<TrainingRunLedger> logger)
+public sealed class TrainingRunLedger(IDbContextFactory<DrWebDbContext> dbFactory, JobStorage storage, NodeIdentity node, ILogger<TrainingRunLedger> logger)
 {
     /// <summary>A training process writes its run's heartbeat this often, whatever phase it is in.</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(3);
@@ -28,6 +29,7 @@ public sealed class TrainingRunLedger(IDbContextFactory<DrWebDbContext> dbFactor
         run.StartedUtc ??= DateTimeOffset.UtcNow;
         run.HeartbeatUtc = DateTimeOffset.UtcNow;
         run.Device = TorchRuntime.IsInitialized ? TorchRuntime.Device.type.ToString().ToLowerInvariant() : null;
+        run.Node = node.Name;
         run.Phase = run.Attempts > 1 ? "restarting after an interruption" : "preparing";
         run.Error = null;
         db.SaveChanges();
@@ -117,7 +119,7 @@ public sealed class TrainingRunLedger(IDbContextFactory<DrWebDbContext> dbFactor
             var now = DateTimeOffset.UtcNow;
             db.TrainingRuns.Where(r => r.Id == runId && r.Status == TrainingRunStatus.Running).ExecuteUpdate(s => s.SetProperty(r => r.HeartbeatUtc, now));
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or ObjectDisposedException)
         {
             logger.LogWarning(e, "Heartbeat of training run {RunId} not written", runId);
         }

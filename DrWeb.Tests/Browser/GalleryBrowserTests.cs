@@ -22,7 +22,7 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         // Known evaluation rows in the data folder the server will open (it applies any missing migrations itself).
         var options = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={Path.Combine(_data.Path, "drweb.db")}").Options;
         await using (var db = new DrWebDbContext(options)) await db.Database.MigrateAsync();
-        var store = new ImageStore(new DataFolder(Options.Create(new DrWebOptions { DataFolder = _data.Path })));
+        var store = new FolderImageStore(new DataFolder(Options.Create(new DrWebOptions { DataFolder = _data.Path })));
         await GallerySeed.WriteAsync(new PooledDbContextFactory<DrWebDbContext>(options), store);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 

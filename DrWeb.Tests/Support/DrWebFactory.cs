@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Hosting;
+using DrWeb.Server.Platform.Database;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
@@ -12,8 +13,21 @@ namespace DrWeb.Tests.Support;
 public sealed class DrWebFactory : WebApplicationFactory<Program>
 {
     private readonly TempFolder _data = new();
+    private readonly TestDatabase? _postgres;
 
-    public DrWebFactory() => TorchSetup.Ensure();
+    public DrWebFactory() : this(DatabaseProvider.Sqlite)
+    {
+    }
+
+    /// <summary>The app on <paramref name="provider"/>: SQLite in the data folder, or a new database on the test PostgreSQL.</summary>
+    public DrWebFactory(DatabaseProvider provider)
+    {
+        TorchSetup.Ensure();
+        Provider = provider;
+        if (provider == DatabaseProvider.Postgres) _postgres = TestPostgres.CreateDatabase();
+    }
+
+    public DatabaseProvider Provider { get; }
 
     public string DataFolder => _data.Path;
 
@@ -32,6 +46,11 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
             ["DrWeb:RateLimits:SignInPerMinute"] = "100000",
             ["DrWeb:RateLimits:ApiPerMinute"] = "100000",
         };
+        if (_postgres is not null)
+        {
+            settings["DrWeb:Database:Provider"] = "postgres";
+            settings["ConnectionStrings:DrWeb"] = _postgres.ConnectionString;
+        }
         foreach (var (key, value) in Settings) settings[key] = value;
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
     }
@@ -101,6 +120,10 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing) _data.Dispose();
+        if (disposing)
+        {
+            _data.Dispose();
+            _postgres?.Dispose();
+        }
     }
 }

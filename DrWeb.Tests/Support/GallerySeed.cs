@@ -33,7 +33,7 @@ public static class GallerySeed
     }
 
     /// <summary>Writes a model version, its evaluation and <see cref="Rows"/> (all showing one real photograph); returns the evaluation id.</summary>
-    public static async Task<Guid> WriteAsync(IDbContextFactory<DrWebDbContext> dbFactory, ImageStore store, string modelName = "seeded-model",
+    public static async Task<Guid> WriteAsync(IDbContextFactory<DrWebDbContext> dbFactory, IImageStore store, string modelName = "seeded-model",
         string fingerprint = "seeded", IReadOnlyList<(int True, int Predicted, float Confidence)>? rows = null)
     {
         rows ??= Rows;

@@ -30,7 +30,7 @@ public sealed class TrainingHost : IDisposable
     public TrainingDatasets Datasets => Factory.Services.GetRequiredService<TrainingDatasets>();
     public ModelRegistry Registry => Factory.Services.GetRequiredService<ModelRegistry>();
     public ModelImports Imports => Factory.Services.GetRequiredService<ModelImports>();
-    public ImageStore Store => Factory.Services.GetRequiredService<ImageStore>();
+    public IImageStore Store => Factory.Services.GetRequiredService<IImageStore>();
 
     public RunSettings Tiny(int epochs = 1) => new()
     {

@@ -2,15 +2,22 @@ using DrWeb.Server.Accounts;
 using DrWeb.Server.Screening;
 using DrWeb.Server.Teaching;
 using DrWeb.Server.Training;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace DrWeb.Server.Platform.Database;
 
-/// <summary>The app's one database: Identity's tables and the screening history.</summary>
-public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : IdentityDbContext<DrWebUser>(options)
+/// <summary>
+/// The app's one database: Identity's tables, the screening history, the data-protection keys every node shares, and
+/// (with the database image store) the images. SQLite uses this type; PostgreSQL uses <see cref="PostgresDrWebDbContext"/>,
+/// the same model with its own migrations.
+/// </summary>
+public class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : IdentityDbContext<DrWebUser>(options), IDataProtectionKeyContext
 {
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<StoredImage> StoredImages => Set<StoredImage>();
     public DbSet<Case> Cases => Set<Case>();
     public DbSet<Prediction> Predictions => Set<Prediction>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
@@ -137,6 +144,7 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             r.Property(x => x.Status).HasConversion<string>().HasMaxLength(16);
             r.Property(x => x.Phase).HasMaxLength(200);
             r.Property(x => x.Device).HasMaxLength(64);
+            r.Property(x => x.Node).HasMaxLength(128);
             r.Property(x => x.HangfireJobId).HasMaxLength(64);
             r.Property(x => x.Error).HasMaxLength(2000);
             r.Property(x => x.ErrorReference).HasMaxLength(16);
@@ -209,6 +217,12 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
             a.Property(x => x.Address).HasMaxLength(64);
             a.Property(x => x.TimeUtc).HasConversion(UtcTicks);
         });
+        builder.Entity<StoredImage>(i =>
+        {
+            i.HasKey(x => x.Sha256);
+            i.Property(x => x.Sha256).HasMaxLength(64);
+            i.Property(x => x.StoredUtc).HasConversion(UtcTicks);
+        });
         builder.Entity<IdempotentRequest>(r =>
         {
             r.HasIndex(x => new { x.UserName, x.Key }).IsUnique();
@@ -220,3 +234,9 @@ public sealed class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : I
         });
     }
 }
+
+/// <summary>
+/// The PostgreSQL face of <see cref="DrWebDbContext"/>: the same tables, migrations generated for Npgsql. EF Core finds
+/// migrations by the context's exact type, so each provider keeps its own set.
+/// </summary>
+public sealed class PostgresDrWebDbContext(DbContextOptions<DrWebDbContext> options) : DrWebDbContext(options);

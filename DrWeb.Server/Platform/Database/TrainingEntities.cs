@@ -42,6 +42,10 @@ public sealed class TrainingRun
     public TrainingRunStatus Status { get; set; } = TrainingRunStatus.Queued;
     public string Phase { get; set; } = "queued";
     public string? Device { get; set; }
+
+    /// <summary>The node (<c>DrWeb:NodeName</c>) whose worker ran the latest attempt.</summary>
+    public string? Node { get; set; }
+
     public string? HangfireJobId { get; set; }
     public Guid? ScheduleId { get; set; }
     public string? RequestedBy { get; set; }

@@ -23,7 +23,7 @@ public sealed class ComponentTests : IAsyncLifetime
         _context.Services.AddMudServices();
         _context.Services.AddSingleton(Options.Create(new DrWebOptions { DataFolder = _data.Path }));
         _context.Services.AddSingleton<DataFolder>();
-        _context.Services.AddSingleton<ImageStore>();
+        _context.Services.AddSingleton<IImageStore, FolderImageStore>();
         _context.Services.AddSingleton<DisplayImages>();
         // No model is active in these tests: the re-explain panel renders and has no layers to offer.
         _context.Services.AddLogging();
@@ -70,7 +70,7 @@ public sealed class ComponentTests : IAsyncLifetime
     [Fact]
     public void A_screening_result_shows_the_stored_probabilities_grade_and_referable_decision()
     {
-        var store = _context.Services.GetRequiredService<ImageStore>();
+        var store = _context.Services.GetRequiredService<IImageStore>();
         string hash = store.Save(File.ReadAllBytes(SharedData.FundusDevImage()));
         float[] p = [0.05f, 0.10f, 0.20f, 0.60f, 0.05f];
         var screened = new Case { ImageHash = hash, FileName = "10007_left.jpeg", Format = "Jpeg", Width = 256, Height = 256, PatientId = "P-17", Eye = "left",
@@ -102,7 +102,7 @@ public sealed class ComponentTests : IAsyncLifetime
     [Fact]
     public void A_screening_result_shows_what_the_model_saw_next_to_the_original_with_the_heatmap_on_it()
     {
-        var store = _context.Services.GetRequiredService<ImageStore>();
+        var store = _context.Services.GetRequiredService<IImageStore>();
         string original = store.Save(File.ReadAllBytes(Path.Combine(SharedData.FundusRawImages, "17_left.jpeg")));
         using var view = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(224, 224);
         using var ms = new MemoryStream();

@@ -15,7 +15,7 @@ public class CaseExplanationsTests(DrWebFactory factory) : IClassFixture<DrWebFa
     public async Task A_stored_photograph_is_explained_again_with_another_method_and_target_and_the_map_is_cached()
     {
         _ = factory.Server;
-        string hash = Service<ImageStore>().Save(File.ReadAllBytes(SharedData.FundusDevImage()));
+        string hash = Service<IImageStore>().Save(File.ReadAllBytes(SharedData.FundusDevImage()));
         var explanations = Service<CaseExplanations>();
 
         var gradCam = await explanations.ExplainAsync(hash, "gradcam", null, "predicted");

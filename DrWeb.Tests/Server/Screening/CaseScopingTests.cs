@@ -88,8 +88,8 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
         var (secret, _) = await factory.ApiTokenAsync(AccountSetup.Doctor);
         using var doctor = factory.ApiClient(secret);
         await ScreenAsync(doctor, "10013_left.jpeg", "P-MEDIA");
-        string hash = ImageStore.HashOf(File.ReadAllBytes(SharedData.FundusDevImage("10013_left.jpeg")));
-        Assert.True(factory.Services.GetRequiredService<ImageStore>().Contains(hash));
+        string hash = IImageStore.HashOf(File.ReadAllBytes(SharedData.FundusDevImage("10013_left.jpeg")));
+        Assert.True(factory.Services.GetRequiredService<IImageStore>().Contains(hash));
 
         using var educator = await factory.SignedInClientAsync(AccountSetup.Educator);
         Assert.Equal(HttpStatusCode.NotFound, (await educator.GetAsync($"/gallery/media/{hash}")).StatusCode);

@@ -63,7 +63,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
 
         Assert.True(outcome.Succeeded, outcome.Error);
         var p = outcome.Prediction!;
-        var store = factory.Services.GetRequiredService<ImageStore>();
+        var store = factory.Services.GetRequiredService<IImageStore>();
         using var decoded = new ImageDecoder().Decode(Photo);
         using var expected = ModelInput.Prepare(decoded.Pixels, prep);
         using var stored = Image.Load<Rgb24>(store.Read(p.ModelViewHash!));

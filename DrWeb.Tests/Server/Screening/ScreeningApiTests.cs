@@ -2,17 +2,23 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using DrWeb.Server.Accounts;
+using DrWeb.Server.Platform.Database;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using SixLabors.ImageSharp;
 
 namespace DrWeb.Tests.Server.Screening;
 
-public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
+/// <summary>The screening API, run on SQLite and on PostgreSQL alike.</summary>
+public class ScreeningApiTests(ProviderHosts hosts) : IClassFixture<ProviderHosts>
 {
-    private Task<(string Secret, Guid TokenId)> TokenFor(string role) => factory.ApiTokenAsync(role);
+    private DrWebFactory _host = null!;
 
-    private HttpClient Client(string? secret) => factory.ApiClient(secret);
+    private DrWebFactory On(DatabaseProvider provider) => _host = hosts[provider];
+
+    private Task<(string Secret, Guid TokenId)> TokenFor(string role) => _host.ApiTokenAsync(role);
+
+    private HttpClient Client(string? secret) => _host.ApiClient(secret);
 
     private static MultipartFormDataContent Upload(params (string Name, byte[] Bytes)[] files)
     {
@@ -24,9 +30,10 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
         return form;
     }
 
-    [Fact]
-    public async Task A_doctor_screens_through_the_api_and_fetches_the_case_and_overlay()
+    [Theory, SqliteData, PostgresData]
+    public async Task A_doctor_screens_through_the_api_and_fetches_the_case_and_overlay(DatabaseProvider provider)
     {
+        On(provider);
         var (secret, _) = await TokenFor(AccountSetup.Doctor);
         using var client = Client(secret);
         byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
@@ -54,9 +61,10 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
         Assert.Equal(good.GetProperty("heatmapOnModelView").GetBoolean() ? 224 : 256, Image.Identify(await overlay.Content.ReadAsByteArrayAsync()).Width);
     }
 
-    [Fact]
-    public async Task The_heatmap_method_and_target_are_chosen_by_name_stored_and_unknown_names_are_refused_with_the_list()
+    [Theory, SqliteData, PostgresData]
+    public async Task The_heatmap_method_and_target_are_chosen_by_name_stored_and_unknown_names_are_refused_with_the_list(DatabaseProvider provider)
     {
+        On(provider);
         var (secret, _) = await TokenFor(AccountSetup.Doctor);
         using var client = Client(secret);
         byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
@@ -85,14 +93,15 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
 
     private async Task<int> CaseCountAsync()
     {
-        await using var db = await factory.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<DrWeb.Server.Platform.Database.DrWebDbContext>>()
+        await using var db = await _host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<DrWeb.Server.Platform.Database.DrWebDbContext>>()
             .CreateDbContextAsync();
         return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(db.Cases);
     }
 
-    [Fact]
-    public async Task Only_bad_files_give_a_422_problem()
+    [Theory, SqliteData, PostgresData]
+    public async Task Only_bad_files_give_a_422_problem(DatabaseProvider provider)
     {
+        On(provider);
         var (secret, _) = await TokenFor(AccountSetup.Admin);
         using var client = Client(secret);
         var response = await client.PostAsync("/api/screenings", Upload(("empty.jpeg", [])));
@@ -101,9 +110,10 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
         Assert.Contains("is empty", await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task Missing_unknown_revoked_and_wrong_role_tokens_are_refused()
+    [Theory, SqliteData, PostgresData]
+    public async Task Missing_unknown_revoked_and_wrong_role_tokens_are_refused(DatabaseProvider provider)
     {
+        On(provider);
         using (var anonymous = Client(null))
             Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
         using (var unknown = Client("drw_not-a-real-token"))
@@ -120,23 +130,25 @@ public class ScreeningApiTests(DrWebFactory factory) : IClassFixture<DrWebFactor
         var (doctor, id) = await TokenFor(AccountSetup.Doctor);
         using var revoked = Client(doctor);
         Assert.Equal(HttpStatusCode.NotFound, (await revoked.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
-        Assert.True(await factory.Services.GetRequiredService<ApiTokenService>().RevokeAsync(DrWebFactory.AdminEmail, id));
+        Assert.True(await _host.Services.GetRequiredService<ApiTokenService>().RevokeAsync(DrWebFactory.AdminEmail, id));
         Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
     }
 
-    [Fact]
-    public async Task A_signed_in_browser_cookie_does_not_open_the_api()
+    [Theory, SqliteData, PostgresData]
+    public async Task A_signed_in_browser_cookie_does_not_open_the_api(DatabaseProvider provider)
     {
-        using var client = await factory.SignedInClientAsync(AccountSetup.Admin);
+        On(provider);
+        using var client = await _host.SignedInClientAsync(AccountSetup.Admin);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync($"/api/screenings/{Guid.NewGuid()}")).StatusCode);
     }
 
-    [Fact]
-    public async Task The_token_page_is_for_admins()
+    [Theory, SqliteData, PostgresData]
+    public async Task The_token_page_is_for_admins(DatabaseProvider provider)
     {
-        using var doctor = await factory.SignedInClientAsync(AccountSetup.Doctor);
+        On(provider);
+        using var doctor = await _host.SignedInClientAsync(AccountSetup.Doctor);
         Assert.Equal(HttpStatusCode.Forbidden, (await doctor.GetAsync("/admin/tokens")).StatusCode);
-        using var admin = await factory.SignedInClientAsync(AccountSetup.Admin);
+        using var admin = await _host.SignedInClientAsync(AccountSetup.Admin);
         Assert.Contains("API tokens", await admin.GetStringAsync("/admin/tokens"));
     }
 }

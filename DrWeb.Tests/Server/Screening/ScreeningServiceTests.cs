@@ -49,7 +49,7 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
         Assert.Equal(["queued", "grading"], stages.Select(s => s.Stage));
         Assert.False(first.SeenBefore);
 
-        var store = Services.GetRequiredService<ImageStore>();
+        var store = Services.GetRequiredService<IImageStore>();
         Assert.Equal(bytes, store.Read(first.Case!.ImageHash));
         // On the 224 px view for a cropping model, on the 256 px photograph for a whole-frame one.
         var overlay = Image.Identify(store.Read(p.OverlayHash));

@@ -17,7 +17,7 @@ public class GalleryCasePageTests(DrWebFactory factory) : IClassFixture<DrWebFac
     {
         _ = factory.Server;
         var dbFactory = factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>();
-        var store = factory.Services.GetRequiredService<ImageStore>();
+        var store = factory.Services.GetRequiredService<IImageStore>();
         var evaluationId = await GallerySeed.WriteAsync(dbFactory, store, "view-model", "view-seed");
         using var view = new Image<Rgb24>(224, 224, new Rgb24(120, 60, 30));
         using var ms = new MemoryStream();

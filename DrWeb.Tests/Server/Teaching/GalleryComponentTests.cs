@@ -24,7 +24,7 @@ public sealed class GalleryComponentTests : IAsyncLifetime
         _context.Services.AddMudServices();
         _context.Services.AddSingleton(Options.Create(new DrWebOptions { DataFolder = _data.Path }));
         _context.Services.AddSingleton<DataFolder>();
-        _context.Services.AddSingleton<ImageStore>();
+        _context.Services.AddSingleton<IImageStore, FolderImageStore>();
         _context.Services.AddDbContextFactory<DrWebDbContext>(o => o.UseSqlite($"Data Source={_data.File("drweb.db")}"));
         _context.Services.AddSingleton<GalleryQueries>();
     }
@@ -33,7 +33,7 @@ public sealed class GalleryComponentTests : IAsyncLifetime
     {
         var factory = _context.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>();
         await using (var db = await factory.CreateDbContextAsync()) await db.Database.MigrateAsync();
-        await GallerySeed.WriteAsync(factory, _context.Services.GetRequiredService<ImageStore>());
+        await GallerySeed.WriteAsync(factory, _context.Services.GetRequiredService<IImageStore>());
     }
 
     private static ConfusionMatrix Matrix() => ConfusionMatrix.From(GallerySeed.Rows.Select(r => (r.True, r.Predicted)));
@@ -89,7 +89,7 @@ public sealed class GalleryComponentTests : IAsyncLifetime
     public async Task A_second_model_on_the_same_images_is_shown_side_by_side_with_its_own_bias()
     {
         var factory = _context.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>();
-        var store = _context.Services.GetRequiredService<ImageStore>();
+        var store = _context.Services.GetRequiredService<IImageStore>();
         // The "weighted sampler" model: everything right except two grade-3 cases called grade 4.
         var fairer = GallerySeed.Rows.Select((r, i) => (r.True, r.True == 3 && i % 2 == 0 ? 4 : r.True, r.Confidence)).ToList();
         var second = await GallerySeed.WriteAsync(factory, store, modelName: "weighted-sampler", rows: fairer);

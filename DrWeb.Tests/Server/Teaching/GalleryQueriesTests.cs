@@ -13,7 +13,7 @@ public class GalleryQueriesTests(DrWebFactory factory) : IClassFixture<DrWebFact
     private GalleryQueries Queries => factory.Services.GetRequiredService<GalleryQueries>();
 
     private async Task<Guid> SeedAsync() => await GallerySeed.WriteAsync(
-        factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>(), factory.Services.GetRequiredService<ImageStore>(),
+        factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>(), factory.Services.GetRequiredService<IImageStore>(),
         modelName: "m-" + Guid.NewGuid().ToString("N")[..8]);
 
     private async Task<int> CountAsync(Guid evaluation, GalleryFilter filter) => (await Queries.PageAsync(evaluation, filter, 0, 1000)).Total;

@@ -19,7 +19,7 @@ public class LessonsTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
     {
         _ = factory.Server;
         var id = await GallerySeed.WriteAsync(factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>(),
-            factory.Services.GetRequiredService<ImageStore>(), modelName: "l-" + Guid.NewGuid().ToString("N")[..8]);
+            factory.Services.GetRequiredService<IImageStore>(), modelName: "l-" + Guid.NewGuid().ToString("N")[..8]);
         return (await factory.Services.GetRequiredService<GalleryQueries>().PageAsync(id, new GalleryFilter { Tab = GalleryTab.All, Sort = GallerySort.Image }, 0, 100)).Cases.ToList();
     }
 

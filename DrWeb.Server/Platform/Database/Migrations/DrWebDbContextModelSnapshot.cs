@@ -862,6 +862,27 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.ToTable("Predictions");
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.StoredImage", b =>
+                {
+                    b.Property<string>("Sha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Content")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<long>("Length")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("StoredUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Sha256");
+
+                    b.ToTable("StoredImages");
+                });
+
             modelBuilder.Entity("DrWeb.Server.Platform.Database.TrainingDataset", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1032,6 +1053,10 @@ namespace DrWeb.Server.Platform.Database.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Node")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Phase")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -1136,6 +1161,23 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.HasIndex("RunId", "GlobalStep");
 
                     b.ToTable("TrainingSteps");
+                });
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("DataProtectionKeys");
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>

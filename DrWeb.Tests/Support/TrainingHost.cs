@@ -14,10 +14,15 @@ namespace DrWeb.Tests.Support;
 public sealed class TrainingHost : IDisposable
 {
     public TinyFundusSet Images { get; } = new(perGrade: 10);
-    public DrWebFactory Factory { get; } = new();
+    public DrWebFactory Factory { get; }
 
-    public TrainingHost()
+    public TrainingHost() : this(DatabaseProvider.Sqlite)
     {
+    }
+
+    public TrainingHost(DatabaseProvider provider)
+    {
+        Factory = new DrWebFactory(provider);
         Factory.Settings["DrWeb:Training:DatasetRoots:0"] = Path.GetDirectoryName(Images.Folder);
         _ = Factory.Server;
         var registered = Datasets.RegisterFolderAsync(Images.Folder, "tiny").GetAwaiter().GetResult();
@@ -70,5 +75,30 @@ public sealed class TrainingHost : IDisposable
     {
         Factory.Dispose();
         Images.Dispose();
+    }
+}
+
+/// <summary>One <see cref="TrainingHost"/> per database provider, made when a test first asks for it.</summary>
+public sealed class TrainingHosts : IDisposable
+{
+    private readonly Dictionary<DatabaseProvider, TrainingHost> _hosts = [];
+    private readonly Lock _gate = new();
+
+    public TrainingHost this[DatabaseProvider provider]
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (!_hosts.TryGetValue(provider, out var host))
+                    _hosts[provider] = host = new TrainingHost(provider);
+                return host;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var host in _hosts.Values) host.Dispose();
     }
 }

@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "explain-study", "bench", "bench-api", "bench-burst", "issue-token", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "explain-study", "bench", "bench-api", "bench-burst", "issue-token", "migrate", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -35,6 +35,7 @@ public static class DrWebCommandLine
             ApiBenchCommand.Create(),
             BurstBenchCommand.Create(),
             IssueTokenCommand.Create(),
+            MigrateCommand.Create(),
             new Command("serve", "Start the web app (the default when no verb is given). ASP.NET options such as --urls follow."),
         };
         var config = new InvocationConfiguration();
@@ -43,16 +44,15 @@ public static class DrWebCommandLine
         return root.Parse(args).InvokeAsync(config);
     }
 
-    /// <summary>The app's settings as the web app would read them: appsettings.json beside the executable, then the environment.</summary>
-    internal static DrWebOptions SettingsFromAppFolder()
-    {
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .Build();
-        return configuration.GetSection(DrWebOptions.Section).Get<DrWebOptions>() ?? new DrWebOptions();
-    }
+    /// <summary>The app's configuration as the web app would read it: appsettings.json beside the executable, then the environment.</summary>
+    internal static IConfiguration ConfigurationFromAppFolder() => new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true)
+        .AddEnvironmentVariables()
+        .Build();
+
+    internal static DrWebOptions SettingsFromAppFolder() =>
+        ConfigurationFromAppFolder().GetSection(DrWebOptions.Section).Get<DrWebOptions>() ?? new DrWebOptions();
 
     /// <summary>Torch settings from appsettings.json next to the executable, overridable per command.</summary>
     internal static TorchOptions TorchOptionsFromSettings(int? threads, string? device)

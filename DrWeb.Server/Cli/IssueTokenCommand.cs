@@ -18,15 +18,17 @@ internal static class IssueTokenCommand
         var command = new Command("issue-token", "Issue an API token for a user of the app's database (the secret is printed once).") { email, name };
         command.SetAction(async (parse, token) =>
         {
-            var options = Options.Create(DrWebCommandLine.SettingsFromAppFolder());
+            var configuration = DrWebCommandLine.ConfigurationFromAppFolder();
+            var options = Options.Create(configuration.GetSection(DrWebOptions.Section).Get<DrWebOptions>() ?? new DrWebOptions());
             var data = new DataFolder(options);
-            var dbOptions = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={data.DatabasePath}").Options;
-            var factory = new PooledDbContextFactory<DrWebDbContext>(dbOptions);
+            var database = options.Value.Database;
+            bool sqlite = database.Provider == DatabaseProvider.Sqlite;
+            var factory = DrWebDatabase.Factory(database.Provider, DrWebDatabase.ConnectionString(configuration, database, data));
             await using (var db = await factory.CreateDbContextAsync(token))
             {
-                if (!File.Exists(data.DatabasePath) || await db.Users.FirstOrDefaultAsync(u => u.Email == parse.GetValue(email), token) is not { } user)
+                if (sqlite && !File.Exists(data.DatabasePath) || await db.Users.FirstOrDefaultAsync(u => u.Email == parse.GetValue(email), token) is not { } user)
                 {
-                    parse.InvocationConfiguration.Error.WriteLine($"error: no user '{parse.GetValue(email)}' in {data.DatabasePath}. Start the app once and create the user first.");
+                    parse.InvocationConfiguration.Error.WriteLine($"error: no user '{parse.GetValue(email)}' in the {database.Provider} database{(sqlite ? " " + data.DatabasePath : "")}. Start the app once and create the user first.");
                     return 2;
                 }
                 var (_, secret) = await new ApiTokenService(factory, new AuditLog(factory)).IssueAsync(AuditAction.System + " (command line)", user.Id, parse.GetValue(name)!, token);

@@ -57,6 +57,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddTraining();
         builder.Services.AddDrWebRateLimits();
         builder.Services.AddDrWebJobs(builder.Configuration);
+        builder.Services.AddDrWebHealthChecks();
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
@@ -91,6 +92,7 @@ public static class DrWebApplicationExtensions
         app.MapTeaching();
         app.MapRegistry();
         app.MapDrWebJobs();
+        app.MapDrWebHealth();
         return app;
     }
 

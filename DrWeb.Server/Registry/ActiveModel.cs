@@ -28,6 +28,9 @@ public sealed class ActiveModel(TorchStartup engine, ILogger<ActiveModel> logger
 
     public bool IsLoaded { get { EnsureLoaded(); lock (_gate) return _current is not null; } }
 
+    /// <summary>The version loaded or named to load next, without loading it (empty when none).</summary>
+    public string NamedVersion { get { lock (_gate) return _pending?.Version ?? _current?.Version ?? ""; } }
+
     /// <summary>
     /// Names the model to load when it is first needed. Start-up uses this so that an app that never grades (a test
     /// host, a CLI verb) never pays for loading weights.

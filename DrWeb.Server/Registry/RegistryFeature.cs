@@ -12,11 +12,13 @@ public static class RegistryFeature
         services.AddSingleton<OperatingPoints>();
         services.AddSingleton<ExplanationStudies>();
         services.AddTransient<ExplanationStudyJob>();
+        services.AddHostedService<ActivationFollower>();
         return services;
     }
 
     public static WebApplication MapRegistry(this WebApplication app)
     {
+        app.MapRegistryApi();
         // An explanation study's figures, for admins, from the study's own folder only.
         app.MapGet("/admin/models/studies/{runId:guid}/figures/{file}", async (Guid runId, string file, ExplanationStudies studies, HttpContext http) =>
             await studies.FigurePathAsync(runId, file, http.RequestAborted) is { } path

@@ -78,7 +78,7 @@ public sealed class ScreeningService(
     public int Admitted => Volatile.Read(ref _admitted);
 
     /// <summary>The most uploads admitted at once: those grading plus the queue.</summary>
-    private int AdmissionLimit => Math.Max(1, _options.Concurrency) + Math.Max(0, _options.MaxQueue);
+    public int AdmissionLimit => Math.Max(1, _options.Concurrency) + Math.Max(0, _options.MaxQueue);
 
     public async Task<ScreeningOutcome> ScreenAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress = null,
         CancellationToken cancellationToken = default)

@@ -14,8 +14,13 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly TempFolder? _ownedData;
 
-    private ServerProcess(Process process, string url, string dataFolder, TempFolder? ownedData)
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    private ServerProcess(Process process, string url, string dataFolder, TempFolder? ownedData, IReadOnlyDictionary<string, string> environment,
+        System.Text.StringBuilder log)
     {
+        _log = log;
+        _environment = environment;
         _process = process;
         Url = url;
         DataFolder = dataFolder;
@@ -54,16 +59,17 @@ public sealed class ServerProcess : IAsyncDisposable
         if (urlInEnvironment) start.Environment["ASPNETCORE_URLS"] = url;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, url, data, owned);
+        var server = new ServerProcess(process, url, data, owned, environment ?? new Dictionary<string, string>(), log);
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
-            if (process.HasExited) throw new InvalidOperationException($"The server exited with code {process.ExitCode}.");
+            if (process.HasExited) throw new InvalidOperationException($"The server exited with code {process.ExitCode}: {log.ToString()[^Math.Min(log.Length, 3000)..]}");
             try
             {
                 if ((await http.GetAsync(url + "/account/login")).IsSuccessStatusCode) return server;
@@ -78,15 +84,42 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>An HTTP client with an API token of the seeded admin, issued straight into the server's database.</summary>
     public async Task<HttpClient> AdminApiClientAsync()
     {
-        var options = new DbContextOptionsBuilder<DrWebDbContext>().UseSqlite($"Data Source={Path.Combine(DataFolder, "drweb.db")}").Options;
-        var factory = new PooledDbContextFactory<DrWebDbContext>(options);
+        var factory = Database();
         string adminId;
-        await using (var db = new DrWebDbContext(options))
+        await using (var db = await factory.CreateDbContextAsync())
             adminId = (await db.Users.SingleAsync(u => u.Email == AdminEmail)).Id;
         var (_, secret) = await new ApiTokenService(factory, new AuditLog(factory)).IssueAsync("test", adminId, "test");
         var http = new HttpClient { BaseAddress = new Uri(Url) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
         return http;
+    }
+
+    /// <summary>The server's database, as its settings name it (SQLite in its data folder unless told otherwise).</summary>
+    public IDbContextFactory<DrWebDbContext> Database() =>
+        _environment.TryGetValue("DrWeb__Database__Provider", out var provider) && provider == "postgres"
+            ? DrWebDatabase.Factory(DatabaseProvider.Postgres, _environment["ConnectionStrings__DrWeb"])
+            : DrWebDatabase.Factory(DatabaseProvider.Sqlite, $"Data Source={Path.Combine(DataFolder, "drweb.db")}");
+
+    /// <summary>The server's standard output and error so far (for a failing test's message).</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log) return _log.ToString();
+        }
+    }
+
+    private readonly System.Text.StringBuilder _log;
+
+    /// <summary>Keeps the last 200 KB of output: enough to explain a failure, bounded for a long run.</summary>
+    private static void Append(System.Text.StringBuilder log, string? line)
+    {
+        if (line is null || line.Contains("NNPACK")) return;
+        lock (log)
+        {
+            log.AppendLine(line);
+            if (log.Length > 200_000) log.Remove(0, log.Length - 150_000);
+        }
     }
 
     private static int FreePort()

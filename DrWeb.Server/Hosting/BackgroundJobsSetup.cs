@@ -54,7 +54,8 @@ public static class BackgroundJobsSetup
             services.AddHangfireServer((sp, server) =>
             {
                 var node = sp.GetRequiredService<NodeIdentity>();
-                server.ServerName = $"{node.Name}-{Environment.ProcessId}";
+                // Hangfire adds the process id and a unique suffix: "train-a:1520:32eb27db-...".
+                server.ServerName = node.Name;
                 // Only training nodes take model work; every node may run the schedules that enqueue it.
                 server.Queues = node.Has(NodeIdentity.Training) ? [JobQueues.Compute, JobQueues.Scheduling] : [JobQueues.Scheduling];
                 server.WorkerCount = 1;

@@ -84,14 +84,18 @@ public static class DrWebApplicationExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
-        app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
-        app.MapAccounts();
-        app.MapScreening();
-        app.MapTraining();
-        app.MapTeaching();
-        app.MapRegistry();
-        app.MapDrWebJobs();
+        // A node without the web role (a training box) serves no pages and no API, only its health.
+        if (app.Services.GetRequiredService<NodeIdentity>().Has(NodeIdentity.Web))
+        {
+            app.MapStaticAssets();
+            app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+            app.MapAccounts();
+            app.MapScreening();
+            app.MapTraining();
+            app.MapTeaching();
+            app.MapRegistry();
+            app.MapDrWebJobs();
+        }
         app.MapDrWebHealth();
         return app;
     }

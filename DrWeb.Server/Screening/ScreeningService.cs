@@ -67,7 +67,7 @@ public sealed record ScreeningProgress(string Stage, int? QueuePosition = null);
 /// </summary>
 public sealed class ScreeningService(
     ActiveModel activeModel, IImageStore store, IDbContextFactory<DrWebDbContext> dbFactory, PixelBudget decoding,
-    IdleMemoryTrim trim, IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
+    IdleMemoryTrim trim, NodeIdentity node, IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
 {
     private readonly ScreeningOptions _options = options.Value.Screening;
     private readonly ImageDecoder _decoder = new(options.Value.Images);
@@ -88,6 +88,8 @@ public sealed class ScreeningService(
             return ScreeningOutcome.TooLarge(name, upload.Bytes.LongLength, _options.MaxUploadBytes);
         if (Validate(upload) is { } problem)
             return ScreeningOutcome.Rejected(name, problem);
+        if (!node.Has(NodeIdentity.Screening))
+            return ScreeningOutcome.Rejected(name, $"This node ({node.Name}) does not grade: its DrWeb:Roles has no 'screening'. Send screenings to a screening node.");
         if (!activeModel.IsLoaded)
             return ScreeningOutcome.Rejected(name, activeModel.Problem ?? ActiveModel.NoModel);
 

@@ -72,7 +72,7 @@ public sealed class ServerProcess : IAsyncDisposable
             if (process.HasExited) throw new InvalidOperationException($"The server exited with code {process.ExitCode}: {log.ToString()[^Math.Min(log.Length, 3000)..]}");
             try
             {
-                if ((await http.GetAsync(url + "/account/login")).IsSuccessStatusCode) return server;
+                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode) return server;
             }
             catch (HttpRequestException) { }
             await Task.Delay(250);
@@ -92,6 +92,23 @@ public sealed class ServerProcess : IAsyncDisposable
         var http = new HttpClient { BaseAddress = new Uri(Url) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
         return http;
+    }
+
+    /// <summary>Runs a command-line verb of the built server as its own process, with <paramref name="environment"/> as its settings.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunVerbAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        string dll = Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "bin", configuration, "net10.0", "linux-x64", "DrWeb.Server.dll");
+        var start = new ProcessStartInfo("dotnet", [dll, .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>The server's database, as its settings name it (SQLite in its data folder unless told otherwise).</summary>

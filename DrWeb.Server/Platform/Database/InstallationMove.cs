@@ -71,11 +71,13 @@ public static class InstallationMove
         await using var to = await target.CreateDbContextAsync(token);
         to.ChangeTracker.AutoDetectChangesEnabled = false;
         long copied = 0;
-        var batch = new List<T>(Batch);
+        // Image rows carry their bytes: one at a time keeps memory bounded whatever the images weigh.
+        int size = typeof(T) == typeof(StoredImage) ? 1 : Batch;
+        var batch = new List<T>(size);
         await foreach (var row in from.Set<T>().AsNoTracking().AsAsyncEnumerable().WithCancellation(token))
         {
             batch.Add(row);
-            if (batch.Count == Batch) copied += await SaveAsync(to, batch, token);
+            if (batch.Count == size) copied += await SaveAsync(to, batch, token);
         }
         copied += await SaveAsync(to, batch, token);
         return copied;

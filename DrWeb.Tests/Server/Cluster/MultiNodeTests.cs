@@ -133,4 +133,201 @@ public class MultiNodeTests(ITestOutputHelper output)
         TrainablePolicy = v.TrainablePolicy, Preprocessing = v.Preprocessing, BaseWeights = v.BaseWeights, DataFingerprint = v.DataFingerprint,
         CreatedUtc = v.CreatedUtc, RegisteredUtc = DateTimeOffset.UtcNow,
     };
+
+    /// <summary>A shared data folder with the tiny dataset in it, as a mount every training node sees.</summary>
+    private static string SharedDatasetIn(TempFolder shared, TinyFundusSet images)
+    {
+        string folder = Path.Combine(shared.Path, "datasets", "tiny");
+        foreach (string file in Directory.GetFiles(images.Folder, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(folder, Path.GetRelativePath(images.Folder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return folder;
+    }
+
+    private static async Task<Guid> RegisterDatasetAsync(HttpClient api, string folder)
+    {
+        var dataset = await api.PostAsJsonAsync("/api/datasets", new { path = folder, name = "tiny" });
+        Assert.True(dataset.StatusCode == HttpStatusCode.Created, await dataset.Content.ReadAsStringAsync());
+        return (await dataset.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private static async Task<Guid> QueueRunAsync(HttpClient api, Guid datasetId, string name, int epochs, int seed)
+    {
+        var settings = new RunSettings
+        {
+            DatasetId = datasetId, Architecture = "resnet18",
+            Options = new TrainingOptions { Epochs = epochs, BatchSize = 8, Trainable = "head", Seed = seed },
+        };
+        var created = await api.PostAsync("/api/training-runs", JsonContent.Create(new TrainingApi.RunRequest(settings, name, null), options: Json));
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        return (await created.Content.ReadFromJsonAsync<TrainingApi.RunState>(Json))!.Id;
+    }
+
+    private static async Task<TrainingApi.RunState> PollAsync(HttpClient api, Guid runId, Func<TrainingApi.RunState, bool> until, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        TrainingApi.RunState? state = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            state = await api.GetFromJsonAsync<TrainingApi.RunState>($"/api/training-runs/{runId}", Json);
+            if (until(state!)) return state!;
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"Run {runId}: {state?.Status} / {state?.Phase}");
+    }
+
+    private static bool Ended(TrainingApi.RunState s) => s.Status is "Succeeded" or "Failed" or "Cancelled";
+
+    // Short, so the kill test need not wait long; a running job's fetch is renewed, so a longer run is never fetched twice.
+    private static readonly (string, string) FastRequeue = ("DrWeb__Training__RequeueAbandonedAfter", "00:00:10");
+
+    [PostgresFact]
+    public async Task Training_nodes_take_every_queued_run_exactly_once_one_at_a_time_and_the_web_node_takes_none()
+    {
+        using var database = TestPostgres.CreateDatabase();
+        using var shared = new TempFolder();
+        using var images = new TinyFundusSet(perGrade: 10);
+        string datasetFolder = SharedDatasetIn(shared, images);
+        await using var web = await ServerProcess.StartAsync(shared.Path, Node(database, "web-1", "web,screening", "folder", FastRequeue));
+        await using var trainA = await ServerProcess.StartAsync(shared.Path, Node(database, "train-a", "training", "folder", FastRequeue));
+        await using var trainB = await ServerProcess.StartAsync(shared.Path, Node(database, "train-b", "training", "folder", FastRequeue));
+        using var api = await web.AdminApiClientAsync();
+        Guid datasetId = await RegisterDatasetAsync(api, datasetFolder);
+
+        var runIds = new List<Guid>();
+        for (int i = 0; i < 3; i++) runIds.Add(await QueueRunAsync(api, datasetId, $"cluster-{i}", epochs: 2, seed: 10 + i));
+        var states = new List<TrainingApi.RunState>();
+        foreach (var id in runIds) states.Add(await PollAsync(api, id, Ended, TimeSpan.FromMinutes(6)));
+
+        await using var db = await web.Database().CreateDbContextAsync();
+        var runs = await db.TrainingRuns.AsNoTracking().Where(r => runIds.Contains(r.Id)).ToListAsync();
+        foreach (var run in runs)
+        {
+            output.WriteLine($"{run.Name}: {run.Node}, attempts {run.Attempts}, {run.StartedUtc:HH:mm:ss.f}-{run.FinishedUtc:HH:mm:ss.f}");
+            Assert.True(run.Status == TrainingRunStatus.Succeeded, $"{run.Name}: {run.Status} {run.Error}");
+            Assert.Equal(1, run.Attempts);
+            Assert.Contains(run.Node, new[] { "train-a", "train-b" });
+            Assert.Equal(1, await db.ModelVersions.CountAsync(v => v.TrainingRunId == run.Id));
+            Assert.Equal(2, await db.TrainingEpochs.CountAsync(e => e.RunId == run.Id));
+        }
+        // One worker per node: runs on the same node never overlap in time.
+        foreach (var onOneNode in runs.GroupBy(r => r.Node))
+        {
+            var ordered = onOneNode.OrderBy(r => r.StartedUtc).ToList();
+            for (int i = 1; i < ordered.Count; i++)
+                Assert.True(ordered[i].StartedUtc >= ordered[i - 1].FinishedUtc, $"{ordered[i].Name} started on {onOneNode.Key} before {ordered[i - 1].Name} finished");
+        }
+        // Hangfire's server list shows the three nodes and their queues.
+        var ready = await api.GetFromJsonAsync<JsonElement>("/readyz");
+        string servers = ready.GetProperty("checks").GetProperty("jobs").GetProperty("description").GetString()!;
+        Assert.Contains("train-a", servers);
+        Assert.Contains("train-b", servers);
+        Assert.Matches(@"web-1:\d+:[0-9a-f-]+ \[scheduling\]", servers);
+        Assert.Matches(@"train-a:\d+:[0-9a-f-]+ \[training,scheduling\]", servers);
+
+        // The Training page, served by the web node, names the node that ran each run.
+        var jar = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = jar }) { BaseAddress = new Uri(web.Url) };
+        await DrWebFactory.SignInAsync(browser, ServerProcess.AdminEmail, ServerProcess.AdminPassword);
+        string page = await browser.GetStringAsync("/training");
+        var shown = Regex.Matches(page, "data-testid=\"run-node\"[^>]*>([^<]+)<").Select(m => m.Groups[1].Value.Trim()).ToList();
+        Assert.Equal(runs.Select(r => r.Node!).Order(), shown.Order());
+    }
+
+    [PostgresFact]
+    public async Task A_training_node_killed_mid_run_hands_it_to_the_other_which_resumes_from_the_checkpoint()
+    {
+        using var database = TestPostgres.CreateDatabase();
+        using var shared = new TempFolder();
+        using var images = new TinyFundusSet(perGrade: 10);
+        string datasetFolder = SharedDatasetIn(shared, images);
+        await using var web = await ServerProcess.StartAsync(shared.Path, Node(database, "web-1", "web,screening", "folder", FastRequeue));
+        await using var trainA = await ServerProcess.StartAsync(shared.Path, Node(database, "train-a", "training", "folder", FastRequeue));
+        await using var trainB = await ServerProcess.StartAsync(shared.Path, Node(database, "train-b", "training", "folder", FastRequeue));
+        using var api = await web.AdminApiClientAsync();
+        Guid runId = await QueueRunAsync(api, await RegisterDatasetAsync(api, datasetFolder), "kill-test", epochs: 4, seed: 3);
+
+        var afterOne = await PollAsync(api, runId, s => s.EpochMetrics.Count >= 1, TimeSpan.FromMinutes(3));
+        Assert.Equal("Running", afterOne.Status);
+        string victim = afterOne.Node!;
+        await (victim == "train-a" ? trainA : trainB).KillAsync();
+        var killedAt = Stopwatch.StartNew();
+
+        var resumed = await PollAsync(api, runId, s => s.Attempts == 2 && s.Status == "Running", TimeSpan.FromMinutes(2));
+        output.WriteLine($"{victim} killed after epoch {afterOne.EpochMetrics.Count}; {resumed.Node} resumed the run {killedAt.Elapsed.TotalSeconds:F1} s later");
+        var done = await PollAsync(api, runId, Ended, TimeSpan.FromMinutes(4));
+
+        Assert.True(done.Status == "Succeeded", $"{done.Status}: {done.Error} ({done.Phase})");
+        Assert.NotEqual(victim, done.Node);
+        Assert.Equal(2, done.Attempts);
+        Assert.InRange(done.ResumedAfterEpoch ?? 0, 1, 3);
+        Assert.Equal(Enumerable.Range(1, 4), done.EpochMetrics.Select(e => e.Epoch));
+        Assert.Equal(afterOne.EpochMetrics[0].RowId, done.EpochMetrics[0].RowId);
+        await using var db = await web.Database().CreateDbContextAsync();
+        Assert.Equal(1, await db.ModelVersions.CountAsync(v => v.TrainingRunId == runId));
+    }
+
+    [PostgresFact]
+    public async Task A_sqlite_installation_moves_into_postgres_with_every_row_and_image_and_serves_the_same_cases()
+    {
+        using var oldData = new TempFolder();
+        byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
+        string caseId;
+        JsonElement before;
+        await using (var sqlite = await ServerProcess.StartAsync(oldData.Path))
+        {
+            using var api = await sqlite.AdminApiClientAsync();
+            var screened = await api.PostAsync("/api/screenings", new MultipartFormDataContent
+            {
+                { new ByteArrayContent(photo) { Headers = { ContentType = new MediaTypeHeaderValue("image/jpeg") } }, "images", "10030_right.jpeg" },
+                { new StringContent("MOVED-1"), "patientId" },
+            });
+            Assert.True(screened.IsSuccessStatusCode, await screened.Content.ReadAsStringAsync());
+            caseId = (await screened.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results")[0].GetProperty("caseId").GetString()!;
+            before = await api.GetFromJsonAsync<JsonElement>($"/api/screenings/{caseId}");
+        }
+
+        using var database = TestPostgres.CreateDatabase();
+        using var newData = new TempFolder();
+        var target = Node(database, "moved", "web,screening", "database", ("DrWeb__DataFolder", newData.Path));
+        var (code, stdout, stderr) = await ServerProcess.RunVerbAsync(target, "migrate", "--from-sqlite", oldData.Path);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Matches(@"images\s+\d+ copied, \d+ read back with matching SHA-256", stdout);
+
+        // Every table's count is equal on both sides, checked here independently of the verb's own check.
+        var source = DrWebDatabase.Factory(DatabaseProvider.Sqlite, $"Data Source={Path.Combine(oldData.Path, "drweb.db")}");
+        var moved = DrWebDatabase.Factory(DatabaseProvider.Postgres, database.ConnectionString);
+        await using (var from = await source.CreateDbContextAsync())
+        await using (var to = await moved.CreateDbContextAsync())
+        {
+            Assert.Equal(await from.Users.CountAsync(), await to.Users.CountAsync());
+            Assert.Equal(await from.Cases.CountAsync(), await to.Cases.CountAsync());
+            Assert.Equal(await from.Predictions.CountAsync(), await to.Predictions.CountAsync());
+            Assert.Equal(await from.ApiTokens.CountAsync(), await to.ApiTokens.CountAsync());
+            Assert.Equal(await from.AuditEntries.CountAsync(), await to.AuditEntries.CountAsync());
+            Assert.Equal(await from.ModelVersions.CountAsync(), await to.ModelVersions.CountAsync());
+            var folderImages = new DrWeb.Server.Platform.FolderImageStore(new DrWeb.Server.Platform.DataFolder(
+                Microsoft.Extensions.Options.Options.Create(new DrWeb.Server.Platform.DrWebOptions { DataFolder = oldData.Path })));
+            Assert.Equal(folderImages.Hashes().Order(), new DrWeb.Server.Platform.DatabaseImageStore(moved).Hashes());
+            // Identity columns continue after the copied keys: a new audit row gets a new id.
+            to.AuditEntries.Add(new AuditEntry { Action = "test", Actor = "test", TimeUtc = DateTimeOffset.UtcNow });
+            await to.SaveChangesAsync();
+        }
+
+        // A second move into the same database is refused: nothing is overwritten or mixed in.
+        var (again, _, againErr) = await ServerProcess.RunVerbAsync(target, "migrate", "--from-sqlite", oldData.Path);
+        Assert.Equal(1, again);
+        Assert.Contains("already holds", againErr);
+
+        // The moved installation serves the same case and photograph, to the same admin, from PostgreSQL only.
+        await using var pg = await ServerProcess.StartAsync(newData.Path, target);
+        using var pgApi = await pg.AdminApiClientAsync();
+        var after = await pgApi.GetFromJsonAsync<JsonElement>($"/api/screenings/{caseId}");
+        Assert.Equal(before.GetRawText(), after.GetRawText());
+        Assert.Equal(photo, await pgApi.GetByteArrayAsync($"/api/screenings/{caseId}/original"));
+    }
 }

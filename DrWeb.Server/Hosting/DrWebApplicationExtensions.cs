@@ -58,6 +58,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddDrWebRateLimits();
         builder.Services.AddDrWebJobs(builder.Configuration);
         builder.Services.AddDrWebHealthChecks();
+        builder.Services.AddDrWebTelemetry(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
@@ -70,6 +71,7 @@ public static class DrWebApplicationExtensions
     public static WebApplication MapDrWeb(this WebApplication app)
     {
         PrepareDatabase(app.Services);
+        app.UseNodeLogScope();
         app.UseSecurityHeaders();
         if (!app.Environment.IsDevelopment())
         {

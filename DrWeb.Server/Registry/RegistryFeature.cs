@@ -18,6 +18,8 @@ public static class RegistryFeature
 
     public static WebApplication MapRegistry(this WebApplication app)
     {
+        var active = app.Services.GetRequiredService<ActiveModel>();
+        app.Services.GetRequiredService<Platform.DrWebMetrics>().ObserveActiveModel(() => active.NamedVersion);
         app.MapRegistryApi();
         // An explanation study's figures, for admins, from the study's own folder only.
         app.MapGet("/admin/models/studies/{runId:guid}/figures/{file}", async (Guid runId, string file, ExplanationStudies studies, HttpContext http) =>

@@ -20,6 +20,8 @@ public static class ScreeningFeature
 
     public static WebApplication MapScreening(this WebApplication app)
     {
+        var screening = app.Services.GetRequiredService<ScreeningService>();
+        app.Services.GetRequiredService<DrWebMetrics>().ObserveQueueDepth(() => screening.Admitted);
         app.MapScreeningApi();
         return app;
     }

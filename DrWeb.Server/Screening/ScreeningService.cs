@@ -67,7 +67,7 @@ public sealed record ScreeningProgress(string Stage, int? QueuePosition = null);
 /// </summary>
 public sealed class ScreeningService(
     ActiveModel activeModel, IImageStore store, IDbContextFactory<DrWebDbContext> dbFactory, PixelBudget decoding,
-    IdleMemoryTrim trim, NodeIdentity node, IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
+    IdleMemoryTrim trim, NodeIdentity node, DrWebMetrics metrics, IOptions<DrWebOptions> options, ILogger<ScreeningService> logger) : IDisposable
 {
     private readonly ScreeningOptions _options = options.Value.Screening;
     private readonly ImageDecoder _decoder = new(options.Value.Images);
@@ -82,6 +82,21 @@ public sealed class ScreeningService(
 
     public async Task<ScreeningOutcome> ScreenAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress = null,
         CancellationToken cancellationToken = default)
+    {
+        // The file name may carry a patient's name: the trace records only the node, the outcome and the case id.
+        using var activity = DrWebMetrics.Traces.StartActivity("screening");
+        activity?.SetTag("drweb.node", node.Name);
+        var outcome = await ScreenOneAsync(upload, progress, cancellationToken);
+        string result = outcome.Succeeded ? outcome.Prediction!.Referable ? "referable" : "not_referable"
+            : outcome.IsBusy ? "busy" : outcome.Ungradable ? "ungradable" : "rejected";
+        metrics.Screenings.Add(1, new KeyValuePair<string, object?>("outcome", result));
+        activity?.SetTag("drweb.outcome", result);
+        if (outcome.Case is { } stored) activity?.SetTag("drweb.case_id", stored.Id.ToString());
+        return outcome;
+    }
+
+    private async Task<ScreeningOutcome> ScreenOneAsync(ScreeningUpload upload, IProgress<ScreeningProgress>? progress,
+        CancellationToken cancellationToken)
     {
         string name = upload.FileName;
         if (upload.Bytes.LongLength > _options.MaxUploadBytes)
@@ -124,6 +139,7 @@ public sealed class ScreeningService(
         FundusImage image;
         try
         {
+            using var decoding = DrWebMetrics.Traces.StartActivity("decode");
             image = await Task.Run(() => _decoder.Decode(upload.Bytes, header, Path.GetFileName(name)), cancellationToken);
         }
         catch (ImageRejectedException e)
@@ -137,6 +153,7 @@ public sealed class ScreeningService(
             QualityReport quality;
             try
             {
+                using var gate = DrWebMetrics.Traces.StartActivity("quality-gate");
                 quality = Screener.Assess(image);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -168,8 +185,16 @@ public sealed class ScreeningService(
                 var clock = Stopwatch.StartNew();
                 // One view serves the model, the overlay and the doctor's "what the model saw"; it reuses the gate's fundus detection.
                 var explain = new ScreenOptions(Method: CamMethods.Parse(upload.CamMethod ?? "gradcam"), Target: CamTarget.Parse(upload.CamTarget ?? "predicted"));
-                using var screened = await Task.Run(() => Screener.Screen(image, lease.Grader, explain, quality), cancellationToken);
+                ScreenedPhotograph screened;
+                using (var grading = DrWebMetrics.Traces.StartActivity("grade"))
+                {
+                    grading?.SetTag("drweb.model_version", lease.Version);
+                    screened = await Task.Run(() => Screener.Screen(image, lease.Grader, explain, quality), cancellationToken);
+                }
+                using var disposeScreened = screened;
                 double ms = clock.Elapsed.TotalMilliseconds;
+                metrics.GradingDuration.Record(ms / 1000, new KeyValuePair<string, object?>("model_version", lease.Version));
+                using var storing = DrWebMetrics.Traces.StartActivity("store");
                 return await SaveAsync(upload, image, screened, explain.Target!, lease.Version, ms, cancellationToken);
             }
             catch (OperationCanceledException)

@@ -21,7 +21,7 @@ namespace DrWeb.Server.Training;
 public sealed class TrainingJob(
     IDbContextFactory<DrWebDbContext> dbFactory, DataFolder data, TorchStartup torch, RunInputs inputs, TrainingRunLedger ledger,
     IncumbentMeasurement incumbents, TrainedModelRegistration registration, IImageStore store, TrainingCancellation cancellations,
-    TrainingRuns runs, IOptions<DrWebOptions> options, ILogger<TrainingJob> logger)
+    TrainingRuns runs, DrWebMetrics metrics, NodeIdentity node, IOptions<DrWebOptions> options, ILogger<TrainingJob> logger)
 {
     public const string Queue = JobQueues.Compute;
     public const string SchedulingQueue = JobQueues.Scheduling;
@@ -34,6 +34,8 @@ public sealed class TrainingJob(
     public async Task RunAsync(Guid runId, CancellationToken cancellationToken)
     {
         await OneAtATime.WaitAsync(cancellationToken);
+        // Every line this run logs carries the node and the run, whichever node picked it up.
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Node"] = node.Name, ["RunId"] = runId });
         try
         {
             await Task.Run(() => Run(runId, cancellationToken), CancellationToken.None);
@@ -116,7 +118,7 @@ public sealed class TrainingJob(
 
         string checkpointPath = Path.Combine(runFolder, "checkpoint.bin");
         int firstGlobalStep = ledger.TrimToCheckpoint(db, run, checkpointPath, settings.Options.Epochs);
-        var recorder = new TrainingProgressRecorder(dbFactory, run.Id, settings.Options.Epochs, firstGlobalStep, userCancel);
+        var recorder = new TrainingProgressRecorder(dbFactory, run.Id, settings.Options.Epochs, firstGlobalStep, userCancel, metrics);
         var trainer = new Trainer(prepared.Model, prepared.Preprocessing, settings.Options,
             new ViewCacheSettings(data.Sub("view-cache"), options.Value.Training.ViewCacheMaxBytes));
         recorder.Phase("grouping near-duplicate photographs");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DrWeb.Ml.Training;
+using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,7 +12,7 @@ namespace DrWeb.Server.Training;
 /// not the bottleneck; a cancel written to the run's row by another process is noticed at each write.
 /// </summary>
 public sealed class TrainingProgressRecorder(IDbContextFactory<DrWebDbContext> dbFactory, Guid runId, int epochs, int firstGlobalStep,
-    CancellationTokenSource cancel) : IProgress<TrainingEvent>
+    CancellationTokenSource cancel, DrWebMetrics? metrics = null) : IProgress<TrainingEvent>
 {
     private readonly List<TrainingStepLoss> _pending = [];
     private readonly Stopwatch _sinceFlush = Stopwatch.StartNew();
@@ -33,6 +34,8 @@ public sealed class TrainingProgressRecorder(IDbContextFactory<DrWebDbContext> d
                 break;
             case EpochCompleted e:
                 _lastEpochSeconds = e.Elapsed.TotalSeconds / Math.Max(1, e.Epoch);
+                metrics?.TrainingEpochs.Add(1);
+                metrics?.EpochDuration.Record(_epochClock.Elapsed.TotalSeconds);
                 Flush(new TrainingEpochMetrics
                 {
                     RunId = runId, Epoch = e.Epoch, TrainLoss = e.TrainLoss, ValidationLoss = e.ValidationLoss,

@@ -20,7 +20,9 @@ public sealed class DrWebFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>The app on <paramref name="provider"/>: SQLite in the data folder, or a new database on the test PostgreSQL.</summary>
-    public DrWebFactory(DatabaseProvider provider)
+    public static DrWebFactory On(DatabaseProvider provider) => new(provider);
+
+    private DrWebFactory(DatabaseProvider provider)
     {
         TorchSetup.Ensure();
         Provider = provider;

@@ -18,7 +18,7 @@ public sealed class ProviderHosts : IDisposable
             lock (_gate)
             {
                 if (!_hosts.TryGetValue(provider, out var host))
-                    _hosts[provider] = host = new DrWebFactory(provider);
+                    _hosts[provider] = host = DrWebFactory.On(provider);
                 return host;
             }
         }

@@ -22,7 +22,7 @@ public sealed class TrainingHost : IDisposable
 
     public TrainingHost(DatabaseProvider provider)
     {
-        Factory = new DrWebFactory(provider);
+        Factory = DrWebFactory.On(provider);
         Factory.Settings["DrWeb:Training:DatasetRoots:0"] = Path.GetDirectoryName(Images.Folder);
         _ = Factory.Server;
         var registered = Datasets.RegisterFolderAsync(Images.Folder, "tiny").GetAwaiter().GetResult();

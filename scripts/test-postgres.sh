@@ -37,9 +37,12 @@ drweb_pg_start() {
   local port tries=0
   while :; do
     port=$(( 20000 + RANDOM % 20000 ))
-    # Throwaway data: durability settings off for speed; enough connections for several server processes.
+    # Throwaway data: durability off for speed (DRWEB_PG_DURABLE=1, as benchmarks use, keeps PostgreSQL's defaults);
+    # enough connections for several server processes.
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${DRWEB_PG_DURABLE:-0}" = "1" ] && durability=""
     if "${as[@]}" "$bin/pg_ctl" -D "$DRWEB_PG_DIR/data" -l "$DRWEB_PG_DIR/server.log" -w -t 60 \
-         -o "-p $port -k $DRWEB_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+         -o "-p $port -k $DRWEB_PG_DIR -c listen_addresses=127.0.0.1 $durability -c max_connections=400" \
          start >/dev/null 2>&1; then
       break
     fi

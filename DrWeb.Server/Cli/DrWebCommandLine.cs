@@ -10,7 +10,7 @@ namespace DrWeb.Server.Cli;
 /// </summary>
 public static class DrWebCommandLine
 {
-    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "explain-study", "bench", "bench-api", "bench-burst", "issue-token", "migrate", "serve"];
+    private static readonly string[] Verbs = ["predict", "train", "evaluate", "calibrate", "ensemble", "explain-study", "bench", "bench-api", "bench-burst", "issue-token", "migrate", "bench-db", "serve"];
     private static readonly string[] HelpTokens = ["--help", "-h", "-?", "--version"];
 
     public static bool IsCommandLine(string[] args) =>
@@ -36,6 +36,7 @@ public static class DrWebCommandLine
             BurstBenchCommand.Create(),
             IssueTokenCommand.Create(),
             MigrateCommand.Create(),
+            DatabaseBenchCommand.Create(),
             new Command("serve", "Start the web app (the default when no verb is given). ASP.NET options such as --urls follow."),
         };
         var config = new InvocationConfiguration();

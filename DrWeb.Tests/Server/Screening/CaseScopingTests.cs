@@ -11,9 +11,13 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Screening;
 
-/// <summary>Two doctors' cases under Screening:CaseVisibility = own (the default), and what the audit log records of it.</summary>
-public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
+/// <summary>On SQLite and PostgreSQL alike: two doctors' cases under Screening:CaseVisibility = own (the default), and what the audit log records of it.</summary>
+public class CaseScopingTests(ProviderHosts hosts) : IClassFixture<ProviderHosts>
 {
+    private DrWebFactory _host = null!;
+
+    private void On(DatabaseProvider provider) => _host = hosts[provider];
+
     internal static MultipartFormDataContent Upload(string fileName, byte[] bytes, string patientId)
     {
         var form = new MultipartFormDataContent();
@@ -32,20 +36,21 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
 
     private async Task<List<AuditEntry>> AuditAsync(string action)
     {
-        var (entries, _) = await factory.Services.GetRequiredService<AuditLog>().ListAsync(new AuditFilter(action, Take: 1000));
+        var (entries, _) = await _host.Services.GetRequiredService<AuditLog>().ListAsync(new AuditFilter(action, Take: 1000));
         return entries;
     }
 
-    [Fact]
-    public async Task A_doctor_sees_only_their_own_cases_and_images_while_an_admin_sees_all_and_is_audited()
+    [Theory, SqliteData, PostgresData]
+    public async Task A_doctor_sees_only_their_own_cases_and_images_while_an_admin_sees_all_and_is_audited(DatabaseProvider provider)
     {
-        var (emailA, secretA, _) = await factory.ApiUserAsync(AccountSetup.Doctor);
-        var (_, secretB, _) = await factory.ApiUserAsync(AccountSetup.Doctor);
-        using var doctorA = factory.ApiClient(secretA);
-        using var doctorB = factory.ApiClient(secretB);
+        On(provider);
+        var (emailA, secretA, _) = await _host.ApiUserAsync(AccountSetup.Doctor);
+        var (_, secretB, _) = await _host.ApiUserAsync(AccountSetup.Doctor);
+        using var doctorA = _host.ApiClient(secretA);
+        using var doctorB = _host.ApiClient(secretB);
         var (caseA, _) = await ScreenAsync(doctorA, "10007_left.jpeg", "PATIENT-OF-A");
 
-        await using (var db = await factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync())
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync())
             Assert.Equal(emailA, (await db.Cases.SingleAsync(c => c.Id == caseA)).UploadedBy);
 
         Assert.Equal(HttpStatusCode.OK, (await doctorA.GetAsync($"/api/screenings/{caseA}")).StatusCode);
@@ -63,7 +68,7 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
         Assert.False(JsonDocument.Parse(jsonB).RootElement.GetProperty("results")[0].GetProperty("seenBefore").GetBoolean());
 
         // Pages: doctor B's history lists B's patient and not A's; A's case page says there is no such case.
-        using var pageB = factory.CreateClient();
+        using var pageB = _host.CreateClient();
         await DrWebFactory.SignInAsync(pageB, (await UserOfTokenAsync(secretB))!, DrWebFactory.Password);
         string history = await pageB.GetStringAsync("/screening/history");
         Assert.Contains("PATIENT-OF-B", history);
@@ -71,7 +76,7 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
         Assert.Contains("no case with this id that you may see", await pageB.GetStringAsync($"/screening/case/{caseA}"));
 
         // The admin sees both, with the uploader, and opening A's case is audited.
-        using var admin = await factory.SignedInClientAsync();
+        using var admin = await _host.SignedInClientAsync();
         string adminHistory = await admin.GetStringAsync("/screening/history");
         Assert.Contains("PATIENT-OF-A", adminHistory);
         Assert.Contains(emailA, adminHistory);
@@ -82,26 +87,28 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
         Assert.Contains(emailA, entry.Detail);
     }
 
-    [Fact]
-    public async Task The_gallery_media_endpoint_serves_no_screening_original()
+    [Theory, SqliteData, PostgresData]
+    public async Task The_gallery_media_endpoint_serves_no_screening_original(DatabaseProvider provider)
     {
-        var (secret, _) = await factory.ApiTokenAsync(AccountSetup.Doctor);
-        using var doctor = factory.ApiClient(secret);
+        On(provider);
+        var (secret, _) = await _host.ApiTokenAsync(AccountSetup.Doctor);
+        using var doctor = _host.ApiClient(secret);
         await ScreenAsync(doctor, "10013_left.jpeg", "P-MEDIA");
         string hash = IImageStore.HashOf(File.ReadAllBytes(SharedData.FundusDevImage("10013_left.jpeg")));
-        Assert.True(factory.Services.GetRequiredService<IImageStore>().Contains(hash));
+        Assert.True(_host.Services.GetRequiredService<IImageStore>().Contains(hash));
 
-        using var educator = await factory.SignedInClientAsync(AccountSetup.Educator);
+        using var educator = await _host.SignedInClientAsync(AccountSetup.Educator);
         Assert.Equal(HttpStatusCode.NotFound, (await educator.GetAsync($"/gallery/media/{hash}")).StatusCode);
-        using var admin = await factory.SignedInClientAsync();
+        using var admin = await _host.SignedInClientAsync();
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/gallery/media/{hash}")).StatusCode);
     }
 
-    [Fact]
-    public async Task A_retry_with_the_same_idempotency_key_returns_the_first_result_and_adds_no_case()
+    [Theory, SqliteData, PostgresData]
+    public async Task A_retry_with_the_same_idempotency_key_returns_the_first_result_and_adds_no_case(DatabaseProvider provider)
     {
-        var (email, secret, _) = await factory.ApiUserAsync(AccountSetup.Doctor);
-        using var doctor = factory.ApiClient(secret);
+        On(provider);
+        var (email, secret, _) = await _host.ApiUserAsync(AccountSetup.Doctor);
+        using var doctor = _host.ApiClient(secret);
         byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
         string key = Guid.NewGuid().ToString();
 
@@ -118,12 +125,12 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
         Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
-        await using (var db = await factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync())
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync())
             Assert.Equal(1, await db.Cases.CountAsync(c => c.UploadedBy == email));
 
         // Another user's identical key is their own; a changed request under the same key is refused; a bad key too.
-        var (otherSecret, _) = await factory.ApiTokenAsync(AccountSetup.Doctor);
-        using var other = factory.ApiClient(otherSecret);
+        var (otherSecret, _) = await _host.ApiTokenAsync(AccountSetup.Doctor);
+        using var other = _host.ApiClient(otherSecret);
         var otherRequest = new HttpRequestMessage(HttpMethod.Post, "/api/screenings") { Content = Upload("10030_right.jpeg", photo, "P-IDEM") };
         otherRequest.Headers.Add("Idempotency-Key", key);
         Assert.False((await other.SendAsync(otherRequest)).Headers.Contains("Idempotent-Replayed"));
@@ -139,8 +146,8 @@ public class CaseScopingTests(DrWebFactory factory) : IClassFixture<DrWebFactory
 
     private async Task<string?> UserOfTokenAsync(string secret)
     {
-        string? id = await factory.Services.GetRequiredService<ApiTokenService>().ValidateAsync(secret);
-        await using var db = await factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync();
+        string? id = await _host.Services.GetRequiredService<ApiTokenService>().ValidateAsync(secret);
+        await using var db = await _host.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>().CreateDbContextAsync();
         return (await db.Users.SingleAsync(u => u.Id == id)).Email;
     }
 }

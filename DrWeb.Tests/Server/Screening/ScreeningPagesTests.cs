@@ -1,27 +1,34 @@
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Screening;
+using DrWeb.Server.Platform.Database;
 using DrWeb.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWeb.Tests.Server.Screening;
 
-public class ScreeningPagesTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
+public class ScreeningPagesTests(ProviderHosts hosts) : IClassFixture<ProviderHosts>
 {
-    [Fact]
-    public async Task Screening_page_offers_the_upload_and_names_the_model()
+    private DrWebFactory _host = null!;
+
+    private void On(DatabaseProvider provider) => _host = hosts[provider];
+
+    [Theory, SqliteData, PostgresData]
+    public async Task Screening_page_offers_the_upload_and_names_the_model(DatabaseProvider provider)
     {
-        using var client = await factory.SignedInClientAsync(AccountSetup.Doctor);
+        On(provider);
+        using var client = await _host.SignedInClientAsync(AccountSetup.Doctor);
         string html = await client.GetStringAsync("/screening");
         Assert.Contains("Drop fundus photographs here", html);
         Assert.Contains("demonstration model, not for clinical use", html);
         Assert.Contains("Patient id (optional)", html);
     }
 
-    [Fact]
-    public async Task A_stored_case_is_shown_again_from_the_database_and_listed_in_history()
+    [Theory, SqliteData, PostgresData]
+    public async Task A_stored_case_is_shown_again_from_the_database_and_listed_in_history(DatabaseProvider provider)
     {
-        using var client = await factory.SignedInClientAsync();
-        var service = factory.Services.GetRequiredService<ScreeningService>();
+        On(provider);
+        using var client = await _host.SignedInClientAsync();
+        var service = _host.Services.GetRequiredService<ScreeningService>();
         var outcome = await service.ScreenAsync(new ScreeningUpload("10017_left.jpeg",
             File.ReadAllBytes(SharedData.FundusDevImage("10017_left.jpeg")), "HIST-7", "left") { UploadedBy = DrWebFactory.AdminEmail });
         Assert.True(outcome.Succeeded, outcome.Error);

@@ -78,27 +78,5 @@ public sealed class TrainingHost : IDisposable
     }
 }
 
-/// <summary>One <see cref="TrainingHost"/> per database provider, made when a test first asks for it.</summary>
-public sealed class TrainingHosts : IDisposable
-{
-    private readonly Dictionary<DatabaseProvider, TrainingHost> _hosts = [];
-    private readonly Lock _gate = new();
-
-    public TrainingHost this[DatabaseProvider provider]
-    {
-        get
-        {
-            lock (_gate)
-            {
-                if (!_hosts.TryGetValue(provider, out var host))
-                    _hosts[provider] = host = new TrainingHost(provider);
-                return host;
-            }
-        }
-    }
-
-    public void Dispose()
-    {
-        foreach (var host in _hosts.Values) host.Dispose();
-    }
-}
+/// <summary>A <see cref="TrainingHost"/> per database provider.</summary>
+public sealed class TrainingHosts() : PerProvider<TrainingHost>(provider => new TrainingHost(provider));

@@ -138,13 +138,45 @@ public class MultiNodeTests(ITestOutputHelper output)
     private static string SharedDatasetIn(TempFolder shared, TinyFundusSet images)
     {
         string folder = Path.Combine(shared.Path, "datasets", "tiny");
-        foreach (string file in Directory.GetFiles(images.Folder, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(folder, Path.GetRelativePath(images.Folder, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
+        Training.TrainingCrashTests.CopyFolder(images.Folder, folder);
         return folder;
+    }
+
+    /// <summary>One web node and two training nodes (train-a, train-b) on one database and one shared data folder.</summary>
+    private sealed class TrainingCluster : IAsyncDisposable
+    {
+        public required TestDatabase Database { get; init; }
+        public required TempFolder Shared { get; init; }
+        public required TinyFundusSet Images { get; init; }
+        public required ServerProcess Web { get; init; }
+        public required ServerProcess TrainA { get; init; }
+        public required ServerProcess TrainB { get; init; }
+        public required string DatasetFolder { get; init; }
+
+        public static async Task<TrainingCluster> StartAsync()
+        {
+            var database = TestPostgres.CreateDatabase();
+            var shared = new TempFolder();
+            var images = new TinyFundusSet(perGrade: 10);
+            string datasetFolder = SharedDatasetIn(shared, images);
+            return new TrainingCluster
+            {
+                Database = database, Shared = shared, Images = images, DatasetFolder = datasetFolder,
+                Web = await ServerProcess.StartAsync(shared.Path, Node(database, "web-1", "web,screening", "folder", FastRequeue)),
+                TrainA = await ServerProcess.StartAsync(shared.Path, Node(database, "train-a", "training", "folder", FastRequeue)),
+                TrainB = await ServerProcess.StartAsync(shared.Path, Node(database, "train-b", "training", "folder", FastRequeue)),
+            };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Web.DisposeAsync();
+            await TrainA.DisposeAsync();
+            await TrainB.DisposeAsync();
+            Images.Dispose();
+            Shared.Dispose();
+            Database.Dispose();
+        }
     }
 
     private static async Task<Guid> RegisterDatasetAsync(HttpClient api, string folder)
@@ -166,18 +198,8 @@ public class MultiNodeTests(ITestOutputHelper output)
         return (await created.Content.ReadFromJsonAsync<TrainingApi.RunState>(Json))!.Id;
     }
 
-    private static async Task<TrainingApi.RunState> PollAsync(HttpClient api, Guid runId, Func<TrainingApi.RunState, bool> until, TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        TrainingApi.RunState? state = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            state = await api.GetFromJsonAsync<TrainingApi.RunState>($"/api/training-runs/{runId}", Json);
-            if (until(state!)) return state!;
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"Run {runId}: {state?.Status} / {state?.Phase}");
-    }
+    private static Task<TrainingApi.RunState> PollAsync(HttpClient api, Guid runId, Func<TrainingApi.RunState, bool> until, TimeSpan limit) =>
+        Training.TrainingCrashTests.PollAsync(api, runId, until, limit);
 
     private static bool Ended(TrainingApi.RunState s) => s.Status is "Succeeded" or "Failed" or "Cancelled";
 
@@ -187,13 +209,8 @@ public class MultiNodeTests(ITestOutputHelper output)
     [PostgresFact]
     public async Task Training_nodes_take_every_queued_run_exactly_once_one_at_a_time_and_the_web_node_takes_none()
     {
-        using var database = TestPostgres.CreateDatabase();
-        using var shared = new TempFolder();
-        using var images = new TinyFundusSet(perGrade: 10);
-        string datasetFolder = SharedDatasetIn(shared, images);
-        await using var web = await ServerProcess.StartAsync(shared.Path, Node(database, "web-1", "web,screening", "folder", FastRequeue));
-        await using var trainA = await ServerProcess.StartAsync(shared.Path, Node(database, "train-a", "training", "folder", FastRequeue));
-        await using var trainB = await ServerProcess.StartAsync(shared.Path, Node(database, "train-b", "training", "folder", FastRequeue));
+        await using var cluster = await TrainingCluster.StartAsync();
+        var (web, trainA, trainB, datasetFolder) = (cluster.Web, cluster.TrainA, cluster.TrainB, cluster.DatasetFolder);
         using var api = await web.AdminApiClientAsync();
         Guid datasetId = await RegisterDatasetAsync(api, datasetFolder);
 
@@ -240,13 +257,8 @@ public class MultiNodeTests(ITestOutputHelper output)
     [PostgresFact]
     public async Task A_training_node_killed_mid_run_hands_it_to_the_other_which_resumes_from_the_checkpoint()
     {
-        using var database = TestPostgres.CreateDatabase();
-        using var shared = new TempFolder();
-        using var images = new TinyFundusSet(perGrade: 10);
-        string datasetFolder = SharedDatasetIn(shared, images);
-        await using var web = await ServerProcess.StartAsync(shared.Path, Node(database, "web-1", "web,screening", "folder", FastRequeue));
-        await using var trainA = await ServerProcess.StartAsync(shared.Path, Node(database, "train-a", "training", "folder", FastRequeue));
-        await using var trainB = await ServerProcess.StartAsync(shared.Path, Node(database, "train-b", "training", "folder", FastRequeue));
+        await using var cluster = await TrainingCluster.StartAsync();
+        var (web, trainA, trainB, datasetFolder) = (cluster.Web, cluster.TrainA, cluster.TrainB, cluster.DatasetFolder);
         using var api = await web.AdminApiClientAsync();
         Guid runId = await QueueRunAsync(api, await RegisterDatasetAsync(api, datasetFolder), "kill-test", epochs: 4, seed: 3);
 

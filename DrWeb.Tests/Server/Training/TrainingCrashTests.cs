@@ -68,7 +68,7 @@ public class TrainingCrashTests
         Assert.NotNull(done.ModelVersionId);
     }
 
-    private static async Task<TrainingApi.RunState> PollAsync(HttpClient http, Guid runId, Func<TrainingApi.RunState, bool> until, TimeSpan limit)
+    internal static async Task<TrainingApi.RunState> PollAsync(HttpClient http, Guid runId, Func<TrainingApi.RunState, bool> until, TimeSpan limit)
     {
         var deadline = DateTime.UtcNow + limit;
         TrainingApi.RunState? state = null;
@@ -81,7 +81,7 @@ public class TrainingCrashTests
         throw new TimeoutException($"Run {runId}: {state?.Status} / {state?.Phase}");
     }
 
-    private static void CopyFolder(string from, string to)
+    internal static void CopyFolder(string from, string to)
     {
         foreach (string file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
         {

@@ -12,10 +12,11 @@ public static class NodeLogScope
     {
         var node = app.ApplicationServices.GetRequiredService<NodeIdentity>();
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("DrWeb.Node");
-        var state = new Dictionary<string, object> { ["Node"] = node.Name };
+        // A message-template scope prints as "Node:web-1" with the simple console formatter and as a "Node" property
+        // with the JSON one.
         app.Use(async (context, next) =>
         {
-            using (logger.BeginScope(state))
+            using (logger.BeginScope("Node:{Node}", node.Name))
                 await next();
         });
     }

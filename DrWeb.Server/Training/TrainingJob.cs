@@ -35,7 +35,7 @@ public sealed class TrainingJob(
     {
         await OneAtATime.WaitAsync(cancellationToken);
         // Every line this run logs carries the node and the run, whichever node picked it up.
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Node"] = node.Name, ["RunId"] = runId });
+        using var scope = logger.BeginScope("Node:{Node} RunId:{RunId}", node.Name, runId);
         try
         {
             await Task.Run(() => Run(runId, cancellationToken), CancellationToken.None);

@@ -342,4 +342,32 @@ public class MultiNodeTests(ITestOutputHelper output)
         Assert.Equal(before.GetRawText(), after.GetRawText());
         Assert.Equal(photo, await pgApi.GetByteArrayAsync($"/api/screenings/{caseId}/original"));
     }
+
+    [PostgresFact]
+    public async Task The_migrate_verb_brings_an_empty_database_up_to_date_once_on_either_provider()
+    {
+        using var database = TestPostgres.CreateDatabase();
+        using var data = new TempFolder();
+        var postgres = Node(database, "migrator", "web", "database", ("DrWeb__DataFolder", data.Path));
+        var sqlite = new Dictionary<string, string> { ["DrWeb__DataFolder"] = data.Path };
+        foreach (var settings in new[] { postgres, sqlite })
+        {
+            var (code, stdout, stderr) = await ServerProcess.RunVerbAsync(settings, "migrate");
+            Assert.True(code == 0, stdout + stderr);
+            Assert.Matches(@"^(Postgres|Sqlite): [1-9]\d* migration\(s\) applied: ", stdout);
+            var (again, secondOut, _) = await ServerProcess.RunVerbAsync(settings, "migrate");
+            Assert.Equal(0, again);
+            Assert.Contains("0 migration(s) applied; the database is up to date.", secondOut);
+        }
+        await using var db = await DrWebDatabase.Factory(DatabaseProvider.Postgres, database.ConnectionString).CreateDbContextAsync();
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+
+        // Without a connection string the verb says what to set instead of failing somewhere inside.
+        var (missing, _, message) = await ServerProcess.RunVerbAsync(new Dictionary<string, string>
+        {
+            ["DrWeb__DataFolder"] = data.Path, ["DrWeb__Database__Provider"] = "postgres",
+        }, "migrate");
+        Assert.Equal(2, missing);
+        Assert.Contains("ConnectionStrings__DrWeb", message);
+    }
 }

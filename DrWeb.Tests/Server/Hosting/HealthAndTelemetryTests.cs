@@ -125,6 +125,11 @@ public class HealthAndTelemetryTests(DrWebFactory factory) : IClassFixture<DrWeb
         Assert.Contains("drweb.node: otel-node", log);
         Assert.Contains("drweb.screenings", log);
         Assert.Contains("drweb.grading.duration", log);
+        // The model was loaded inside the request: that log line carries the request's scope and the node's name.
+        int activated = log.IndexOf("Screening model activated", StringComparison.Ordinal);
+        Assert.True(activated > 0, "The model was not loaded.");
+        string around = log[Math.Max(0, activated - 600)..activated];
+        Assert.Matches(@"info: DrWeb\.Server\.Registry\.ActiveModel\[\d+\]\s+=> [^\n]*RequestId:[^\n]*=> Node:otel-node", around);
     }
 
     private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags) => tags.Length > 0 ? tags[0].Value?.ToString() : null;

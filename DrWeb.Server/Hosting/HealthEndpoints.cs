@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace DrWeb.Server.Hosting;
 
@@ -27,6 +28,7 @@ public static class HealthEndpoints
             .AddDbContextCheck<DrWebDbContext>("database", tags: [Ready])
             .AddCheck<MigrationsAppliedCheck>("migrations", tags: [Ready])
             .AddCheck<JobStorageCheck>("jobs", tags: [Ready])
+            .AddCheck<PostgresServerCheck>("postgres", tags: [Ready])
             .AddCheck<ActiveModelCheck>("model", tags: [Ready])
             .AddCheck<ScreeningQueueCheck>("screening-queue", tags: [Ready]);
         return services;
@@ -83,6 +85,23 @@ public sealed class MigrationsAppliedCheck(IDbContextFactory<DrWebDbContext> dbF
         return pending.Count == 0
             ? HealthCheckResult.Healthy($"{db.Database.ProviderName}: all migrations applied")
             : HealthCheckResult.Unhealthy($"{pending.Count} migration(s) pending, e.g. {pending[0]}: run `DrWeb.Server migrate`.");
+    }
+}
+
+/// <summary>
+/// On PostgreSQL, the server answers a query through Npgsql itself (the NpgSql health check), apart from EF Core's
+/// context check; on SQLite there is no server to ask.
+/// </summary>
+public sealed class PostgresServerCheck(IOptions<DrWebOptions> options, IConfiguration configuration, DataFolder data) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken token = default)
+    {
+        var database = options.Value.Database;
+        if (database.Provider != DatabaseProvider.Postgres)
+            return Task.FromResult(HealthCheckResult.Healthy("SQLite: no database server to ask"));
+        var check = new HealthChecks.NpgSql.NpgSqlHealthCheck(
+            new HealthChecks.NpgSql.NpgSqlHealthCheckOptions(DrWebDatabase.ConnectionString(configuration, database, data)));
+        return check.CheckHealthAsync(context, token);
     }
 }
 

@@ -93,6 +93,7 @@ public class MultiNodeTests(ITestOutputHelper output)
         var details = await api2.GetFromJsonAsync<JsonElement>("/readyz");
         Assert.Equal("web-2", details.GetProperty("node").GetString());
         Assert.Contains("all migrations applied", details.GetProperty("checks").GetProperty("migrations").GetProperty("description").GetString());
+        Assert.Equal("Healthy", details.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
 
         // Activating another version on node 1 reaches node 2's gradings within its poll interval (2 s) plus the load.
         Guid copyId;

@@ -27,7 +27,7 @@ public class HealthAndTelemetryTests(DrWebFactory factory) : IClassFixture<DrWeb
         using var admin = await factory.SignedInClientAsync(AccountSetup.Admin);
         using var json = JsonDocument.Parse(await admin.GetStringAsync("/readyz"));
         var checks = json.RootElement.GetProperty("checks");
-        Assert.Equal(["database", "jobs", "migrations", "model", "screening-queue"], checks.EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["database", "jobs", "migrations", "model", "postgres", "screening-queue"], checks.EnumerateObject().Select(c => c.Name).Order());
         Assert.All(checks.EnumerateObject(), c => Assert.Equal("Healthy", c.Value.GetProperty("status").GetString()));
         Assert.StartsWith("grading with", checks.GetProperty("model").GetProperty("description").GetString());
         Assert.Equal(Environment.MachineName, json.RootElement.GetProperty("node").GetString());
@@ -35,6 +35,28 @@ public class HealthAndTelemetryTests(DrWebFactory factory) : IClassFixture<DrWeb
         // A doctor is not an admin: the status only.
         using var doctor = await factory.SignedInClientAsync(AccountSetup.Doctor);
         Assert.Equal("Healthy", await doctor.GetStringAsync("/readyz"));
+    }
+
+    [Fact]
+    public async Task A_node_without_the_screening_role_refuses_to_grade_and_says_why()
+    {
+        using var webOnly = new DrWebFactory();
+        webOnly.Settings["DrWeb:Roles:0"] = "web";
+        webOnly.Settings["DrWeb:NodeName"] = "front-1";
+        var (secret, _) = await webOnly.ApiTokenAsync(AccountSetup.Doctor);
+        using var client = webOnly.ApiClient(secret);
+        var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"))) { Headers = { ContentType = new MediaTypeHeaderValue("image/jpeg") } }, "images", "10030_right.jpeg" },
+        };
+        var response = await client.PostAsync("/api/screenings", form);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("This node (front-1) does not grade", await response.Content.ReadAsStringAsync());
+
+        using var admin = await webOnly.SignedInClientAsync(AccountSetup.Admin);
+        using var json = JsonDocument.Parse(await admin.GetStringAsync("/readyz"));
+        Assert.Equal("not a screening node", json.RootElement.GetProperty("checks").GetProperty("model").GetProperty("description").GetString());
+        Assert.Equal(["web"], json.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
     }
 
     [Fact]

@@ -39,8 +39,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(string? dataFolder = null, IReadOnlyDictionary<string, string>? environment = null,
         bool urlInEnvironment = false, string? dll = null)
     {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // bin/<Configuration>/net10.0/linux-x64
-        dll ??= Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "bin", configuration, "net10.0", "linux-x64", "DrWeb.Server.dll");
+        dll ??= BuiltServer;
         if (!File.Exists(dll)) throw new FileNotFoundException($"Build DrWeb.Server first; expected {dll}.");
         int port = FreePort();
         string url = $"http://127.0.0.1:{port}";
@@ -94,12 +93,14 @@ public sealed class ServerProcess : IAsyncDisposable
         return http;
     }
 
+    /// <summary>The server's build output in the tests' own configuration (bin/&lt;Configuration&gt;/net10.0/linux-x64).</summary>
+    private static string BuiltServer => Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "bin",
+        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name, "net10.0", "linux-x64", "DrWeb.Server.dll");
+
     /// <summary>Runs a command-line verb of the built server as its own process, with <paramref name="environment"/> as its settings.</summary>
     public static async Task<(int Code, string Out, string Err)> RunVerbAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
-        string dll = Path.Combine(SharedData.RepoRoot, "DrWeb.Server", "bin", configuration, "net10.0", "linux-x64", "DrWeb.Server.dll");
-        var start = new ProcessStartInfo("dotnet", [dll, .. args])
+        var start = new ProcessStartInfo("dotnet", [BuiltServer, .. args])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

@@ -55,15 +55,15 @@ public sealed class SqliteDataAttribute : DataAttribute
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[DatabaseProvider.Sqlite]];
 }
 
-/// <summary>A theory row that runs the test on PostgreSQL, skipped with the reason where there is none.</summary>
-public sealed class PostgresDataAttribute : DataAttribute
+/// <summary>
+/// A theory row that runs the test on PostgreSQL (followed by <paramref name="more"/> arguments), skipped with the
+/// reason where there is none.
+/// </summary>
+public sealed class PostgresDataAttribute(params object[] more) : DataAttribute
 {
-    public PostgresDataAttribute()
-    {
-        if (TestPostgres.Unavailable is { } reason) Skip = reason;
-    }
+    public override string? Skip { get => TestPostgres.Unavailable; set { } }
 
-    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[DatabaseProvider.Postgres]];
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[DatabaseProvider.Postgres, .. more]];
 }
 
 /// <summary>A test that needs PostgreSQL; skipped with the reason where there is none.</summary>

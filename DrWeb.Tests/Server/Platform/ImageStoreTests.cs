@@ -23,7 +23,7 @@ public class ImageStoreTests(ProviderHosts hosts) : IClassFixture<ProviderHosts>
     [Theory]
     [InlineData(DatabaseProvider.Sqlite, Kind.Folder)]
     [InlineData(DatabaseProvider.Sqlite, Kind.Database)]
-    [PostgresImageData]
+    [PostgresData(Kind.Database)]
     public void Bytes_are_kept_once_under_their_hash_read_whole_or_streamed_listed_and_deleted(DatabaseProvider provider, Kind kind)
     {
         var store = Store(provider, kind);
@@ -52,16 +52,5 @@ public class ImageStoreTests(ProviderHosts hosts) : IClassFixture<ProviderHosts>
         store.Delete(hash);
         Assert.False(store.Contains(hash));
         Assert.DoesNotContain(hash, store.Hashes());
-    }
-
-    /// <summary>The database store on PostgreSQL (bytea), skipped with the reason where there is no PostgreSQL.</summary>
-    private sealed class PostgresImageDataAttribute : Xunit.Sdk.DataAttribute
-    {
-        public PostgresImageDataAttribute()
-        {
-            if (TestPostgres.Unavailable is { } reason) Skip = reason;
-        }
-
-        public override IEnumerable<object[]> GetData(System.Reflection.MethodInfo testMethod) => [[DatabaseProvider.Postgres, Kind.Database]];
     }
 }

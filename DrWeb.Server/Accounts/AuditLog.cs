@@ -19,11 +19,13 @@ public static class AuditAction
     public const string OperatingPointChanged = "operating-point-changed";
     public const string CaseViewed = "case-viewed";
     public const string LessonExported = "lesson-exported";
+    public const string ExamViewed = "exam-viewed";
+    public const string ExamConfirmed = "exam-confirmed";
 
     public static readonly IReadOnlyList<string> All =
     [
         SignIn, SignInFailed, UserCreated, RolesChanged, UserLocked, UserUnlocked, UserDeleted, TokenIssued, TokenRevoked,
-        ModelActivated, OperatingPointChanged, CaseViewed, LessonExported,
+        ModelActivated, OperatingPointChanged, CaseViewed, LessonExported, ExamViewed, ExamConfirmed,
     ];
 
     /// <summary>The actor of events that no signed-in user caused (a scheduled promotion, the command line).</summary>

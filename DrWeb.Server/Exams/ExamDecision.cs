@@ -21,8 +21,8 @@ public enum EyeStatus
     NotImaged,
 }
 
-/// <summary>One photograph of an eye as the eye-level rule needs it.</summary>
-public sealed record PhotographResult(bool Gradable, int Grade, double ReferableProbability);
+/// <summary>One photograph of an eye as the eye-level rule needs it; <paramref name="Referable"/> is its stored decision, if any.</summary>
+public sealed record PhotographResult(bool Gradable, int Grade, double ReferableProbability, bool? Referable = null);
 
 /// <summary>
 /// An eye's result from its photographs (fields). The rule: only gradable photographs count; the eye's P(referable) is
@@ -44,6 +44,18 @@ public sealed record EyeResult(EyeStatus Status, int? Grade, double? ReferablePr
         if (gradable.Count == 0) return Ungradable;
         double p = gradable.Max(x => x.ReferableProbability);
         return Graded(gradable.Max(x => x.Grade), p, p >= threshold);
+    }
+
+    /// <summary>
+    /// The same rule over decisions already stored with each photograph: each was made at the threshold recorded with
+    /// it, so the highest probability against one threshold is "any gradable photograph referable".
+    /// </summary>
+    public static EyeResult Combine(IReadOnlyCollection<PhotographResult> photographs)
+    {
+        if (photographs.Count == 0) return NotImaged;
+        var gradable = photographs.Where(p => p.Gradable).ToList();
+        if (gradable.Count == 0) return Ungradable;
+        return Graded(gradable.Max(x => x.Grade), gradable.Max(x => x.ReferableProbability), gradable.Any(x => x.Referable == true));
     }
 }
 

@@ -28,6 +28,22 @@ public static partial class EyeGuesser
         return matches.Count == 1 ? matches[0] : null;
     }
 
+    /// <summary>The guess for uploaded bytes: the file name if it tells, else the disc's side of the decoded photograph.</summary>
+    public static EyeGuess Guess(string fileName, byte[] bytes, ImageDecoder decoder)
+    {
+        if (FromFileName(fileName) is { } named)
+            return new EyeGuess(named, $"the file name says {named.ToString().ToLowerInvariant()}");
+        try
+        {
+            using var image = decoder.Decode(bytes, Path.GetFileName(fileName));
+            return Guess(fileName, image.Pixels);
+        }
+        catch (ImageRejectedException e)
+        {
+            return new EyeGuess(null, $"the photograph could not be read for a guess ({e.Message}); choose the eye");
+        }
+    }
+
     public static EyeGuess Guess(string fileName, Image<Rgb24> photograph)
     {
         if (FromFileName(fileName) is { } named)

@@ -25,7 +25,14 @@ public sealed class ReferralGuideline
 {
     public string Source { get; set; } = "ICO Guidelines for Diabetic Eye Care, International Council of Ophthalmology, updated 2017 (follow-up schedule)";
 
-    public List<GradeAction> Grades { get; set; } =
+    /// <summary>One row per grade 0-4; empty in configuration means <see cref="IcoFollowUp"/>.</summary>
+    public List<GradeAction> Grades { get; set; } = [];
+
+    /// <summary>
+    /// The default rows. Not the property's initial value: the configuration binder appends to a list it finds filled,
+    /// so a programme's own table would be added to these instead of replacing them.
+    /// </summary>
+    public static IReadOnlyList<GradeAction> IcoFollowUp { get; } =
     [
         new() { Grade = 0, Refer = false, FollowUpMonths = 12, Action = "No apparent retinopathy: rescreen in 12 months (ICO: 1-2 years)" },
         new() { Grade = 1, Refer = false, FollowUpMonths = 12, Action = "Mild NPDR: rescreen in 12 months (ICO: 1-2 years)" },
@@ -33,6 +40,12 @@ public sealed class ReferralGuideline
         new() { Grade = 3, Refer = true, FollowUpMonths = 3, Action = "Severe NPDR: refer urgently; seen within 3 months" },
         new() { Grade = 4, Refer = true, FollowUpMonths = 1, Action = "Proliferative DR: refer urgently; seen within 1 month" },
     ];
+
+    /// <summary>The ICO table, for tests and for the options' default.</summary>
+    public static ReferralGuideline Default() => new() { Grades = IcoFollowUp.Select(g => new GradeAction
+    {
+        Grade = g.Grade, Refer = g.Refer, FollowUpMonths = g.FollowUpMonths, Action = g.Action,
+    }).ToList() };
 
     /// <summary>An eye with no gradable photograph, or not photographed at all.</summary>
     public GradeAction Ungradable { get; set; } = new()

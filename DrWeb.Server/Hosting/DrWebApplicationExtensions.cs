@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Components;
+using DrWeb.Server.Exams;
 using DrWeb.Server.Platform;
 using DrWeb.Server.Platform.Database;
 using DrWeb.Server.Registry;
@@ -53,6 +54,7 @@ public static class DrWebApplicationExtensions
         builder.Services.AddAccounts(builder.Environment);
         builder.Services.AddRegistry();
         builder.Services.AddScreening();
+        builder.Services.AddExams();
         builder.Services.AddTeaching();
         builder.Services.AddTraining();
         builder.Services.AddDrWebRateLimits();
@@ -93,6 +95,7 @@ public static class DrWebApplicationExtensions
             app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
             app.MapAccounts();
             app.MapScreening();
+            app.MapExams();
             app.MapTraining();
             app.MapTeaching();
             app.MapRegistry();

@@ -22,7 +22,7 @@ public static class ScreeningApi
         string? OverlayUrl, bool SeenBefore, string? Error, string? ErrorId, string? QualityVerdict = null,
         IReadOnlyList<string>? QualityReasons = null, bool QualityOverridden = false, string? OriginalUrl = null,
         string? ModelViewUrl = null, string? ModelViewNote = null, bool HeatmapOnModelView = false, string? CamMethod = null,
-        string? CamTarget = null);
+        string? CamTarget = null, Guid? ExamId = null);
 
     public sealed record ScreeningResponse(IReadOnlyList<ScreeningItem> Results);
 
@@ -216,7 +216,7 @@ public static class ScreeningApi
         new(c.FileName, c.Id, p.Probabilities, p.Grade, DrGrade.Name(p.Grade), p.Referable, p.ReferableProbability, p.ReferableRule,
             p.ModelVersion, p.CamLayer, $"/api/screenings/{c.Id}/overlay", seenBefore, null, null, c.QualityVerdict,
             c.QualityReasons?.Split('\n'), c.QualityOverridden, $"/api/screenings/{c.Id}/original",
-            p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView, p.CamMethod, p.CamTarget);
+            p.ModelViewHash is null ? null : $"/api/screenings/{c.Id}/model-view", p.ModelViewNote, p.HeatmapOnModelView, p.CamMethod, p.CamTarget, c.ExamId);
 
     private static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: 404, title: "No such case", detail: $"There is no screening case {id} that you may see.");

@@ -23,6 +23,18 @@ public sealed record ScreeningUpload(string FileName, byte[] Bytes, string? Pati
 
     /// <summary>What the heatmap explains: predicted (null), referable or a grade 0-4.</summary>
     public string? CamTarget { get; init; }
+
+    /// <summary>The exam the photograph belongs to; null makes it a one-photo exam of its own.</summary>
+    public Guid? ExamId { get; init; }
+
+    /// <summary>The field the photograph is centred on: macula, disc or other; null if not said.</summary>
+    public string? Field { get; init; }
+
+    /// <summary>
+    /// Keep a photograph the quality gate calls ungradable, graded but marked so (an exam needs it to say its eye is
+    /// ungradable); unlike <see cref="GradeAnyway"/>, the gate's verdict stands.
+    /// </summary>
+    public bool KeepUngradable { get; init; }
 }
 
 /// <summary>What happened to one upload: a stored case, or a message that says what was wrong (and nothing stored).</summary>
@@ -162,7 +174,7 @@ public sealed class ScreeningService(
                 logger.LogError(e, "Quality gate failed, reference {ErrorId}", errorId);
                 return ScreeningOutcome.Rejected(name, $"The photograph could not be analysed (reference {errorId}). Nothing was saved; check that it is a fundus photograph.", errorId);
             }
-            if (quality.Verdict == QualityVerdict.Ungradable && !upload.GradeAnyway)
+            if (quality.Verdict == QualityVerdict.Ungradable && !upload.GradeAnyway && !upload.KeepUngradable)
                 return ScreeningOutcome.NotGradable(name, quality);
 
             int position = Interlocked.Increment(ref _waiting);
@@ -236,8 +248,17 @@ public sealed class ScreeningService(
             PatientId = Blank(upload.PatientId), Eye = Blank(upload.Eye)?.ToLowerInvariant(), DoctorGrade = upload.DoctorGrade, UploadedBy = upload.UploadedBy,
             QualityVerdict = quality.Verdict.ToString(),
             QualityReasons = quality.ReasonLines,
-            QualityOverridden = quality.Verdict == QualityVerdict.Ungradable,
+            QualityOverridden = quality.Verdict == QualityVerdict.Ungradable && upload.GradeAnyway,
+            Field = Blank(upload.Field)?.ToLowerInvariant(),
         };
+        if (upload.ExamId is { } examId)
+            screened.ExamId = examId;
+        else
+            screened.Exam = new Exam
+            {
+                Id = screened.Id, CreatedUtc = screened.CreatedUtc, PatientId = screened.PatientId, CreatedBy = upload.UploadedBy,
+                ExamDate = DateOnly.FromDateTime(screened.CreatedUtc.UtcDateTime),
+            };
         var prediction = new Prediction
         {
             Case = screened, ModelVersion = modelVersion,
@@ -263,6 +284,8 @@ public sealed class ScreeningService(
             return "The upload does not say who made it; sign in and upload again.";
         if (upload.Eye is { Length: > 0 } eye && eye.ToLowerInvariant() is not ("left" or "right"))
             return $"Eye must be 'left' or 'right', not '{eye}'.";
+        if (upload.Field is { Length: > 0 } field && field.ToLowerInvariant() is not ("macula" or "disc" or "other"))
+            return $"Field must be 'macula', 'disc' or 'other', not '{Printable(field)}'.";
         if (upload.DoctorGrade is < 0 or > 4)
             return $"The doctor's grade must be 0 to 4, not {upload.DoctorGrade}.";
         if (upload.PatientId is { Length: > 64 } || (upload.PatientId?.Any(char.IsControl) ?? false))

@@ -20,6 +20,14 @@ public sealed class Case
     /// <summary><c>left</c> or <c>right</c>, if given.</summary>
     public string? Eye { get; set; }
 
+    /// <summary>The exam (patient visit) this photograph belongs to; a photograph screened on its own is a one-photo exam.</summary>
+    public Guid? ExamId { get; set; }
+
+    public Exam? Exam { get; set; }
+
+    /// <summary>Which field the photograph shows: <c>macula</c>, <c>disc</c> or <c>other</c> (centred on), if given.</summary>
+    public string? Field { get; set; }
+
     /// <summary>The uploading doctor's own grade, if given, for later comparison.</summary>
     public int? DoctorGrade { get; set; }
 
@@ -34,6 +42,9 @@ public sealed class Case
 
     /// <summary>The doctor graded an image the gate called ungradable.</summary>
     public bool QualityOverridden { get; set; }
+
+    /// <summary>Whether the photograph counts for its eye's result: the gate let it through, or the doctor overrode it.</summary>
+    public bool Gradable => QualityVerdict != "Ungradable" || QualityOverridden;
 
     public List<Prediction> Predictions { get; set; } = [];
 }

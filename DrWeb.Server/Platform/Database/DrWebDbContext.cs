@@ -18,6 +18,7 @@ public class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : Identity
 {
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<StoredImage> StoredImages => Set<StoredImage>();
+    public DbSet<Exam> Exams => Set<Exam>();
     public DbSet<Case> Cases => Set<Case>();
     public DbSet<Prediction> Predictions => Set<Prediction>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
@@ -62,6 +63,28 @@ public class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : Identity
             c.Property(x => x.QualityVerdict).HasMaxLength(16);
             c.Property(x => x.QualityReasons).HasMaxLength(2000);
             c.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+            c.Property(x => x.Field).HasMaxLength(8);
+            c.Ignore(x => x.Gradable);
+            c.HasOne(x => x.Exam).WithMany(e => e.Photographs).HasForeignKey(x => x.ExamId).OnDelete(DeleteBehavior.Cascade);
+        });
+        builder.Entity<Exam>(e =>
+        {
+            e.HasIndex(x => x.CreatedUtc);
+            e.HasIndex(x => x.PatientId);
+            e.HasIndex(x => x.CreatedBy);
+            e.HasIndex(x => x.ConfirmedUtc);
+            e.Property(x => x.PatientId).HasMaxLength(64);
+            e.Property(x => x.Site).HasMaxLength(100);
+            e.Property(x => x.Camera).HasMaxLength(100);
+            e.Property(x => x.CreatedBy).HasMaxLength(256);
+            e.Property(x => x.ConfirmedBy).HasMaxLength(256);
+            e.Property(x => x.ModelAction).HasMaxLength(500);
+            e.Property(x => x.ModelReason).HasMaxLength(1000);
+            e.Property(x => x.GuidelineSource).HasMaxLength(500);
+            e.Property(x => x.DoctorComment).HasMaxLength(2000);
+            e.Ignore(x => x.Status);
+            e.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
+            e.Property(x => x.ConfirmedUtc).HasConversion(UtcTicks);
         });
         builder.Entity<Prediction>(p =>
         {

@@ -4,7 +4,7 @@ namespace DrWeb.Tests.Server.Exams;
 
 public class PatientDecisionTests
 {
-    private static readonly ReferralGuideline Ico = new();
+    private static readonly ReferralGuideline Ico = ReferralGuideline.Default();
 
     /// <summary>An eye outcome of the truth table: a grade 0-4 (referable exactly when grade >= 2), ungradable or missing.</summary>
     public static readonly string[] Outcomes = ["0", "1", "2", "3", "4", "ungradable", "missing"];

@@ -155,7 +155,14 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.Property<int?>("DoctorGrade")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("ExamId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Eye")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Field")
                         .HasMaxLength(8)
                         .HasColumnType("TEXT");
 
@@ -202,6 +209,8 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("CreatedUtc");
+
+                    b.HasIndex("ExamId");
 
                     b.HasIndex("ImageHash");
 
@@ -391,6 +400,85 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.HasIndex("EvaluationId", "TrueGrade", "PredictedGrade");
 
                     b.ToTable("EvaluationCases");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.Exam", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Camera")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ConfirmedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ConfirmedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DoctorComment")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("DoctorGradeLeft")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("DoctorGradeRight")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool?>("DoctorRefer")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateOnly>("ExamDate")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GuidelineSource")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelAction")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ModelFollowUpMonths")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool?>("ModelRefer")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PatientId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Site")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ConfirmedUtc");
+
+                    b.HasIndex("CreatedBy");
+
+                    b.HasIndex("CreatedUtc");
+
+                    b.HasIndex("PatientId");
+
+                    b.ToTable("Exams");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Platform.Database.ExplanationStudyRun", b =>
@@ -1319,6 +1407,16 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.Case", b =>
+                {
+                    b.HasOne("DrWeb.Server.Platform.Database.Exam", "Exam")
+                        .WithMany("Photographs")
+                        .HasForeignKey("ExamId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.Navigation("Exam");
+                });
+
             modelBuilder.Entity("DrWeb.Server.Platform.Database.CaseNote", b =>
                 {
                     b.HasOne("DrWeb.Server.Platform.Database.EvaluationCase", null)
@@ -1471,6 +1569,11 @@ namespace DrWeb.Server.Platform.Database.Migrations
             modelBuilder.Entity("DrWeb.Server.Platform.Database.Case", b =>
                 {
                     b.Navigation("Predictions");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.Exam", b =>
+                {
+                    b.Navigation("Photographs");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Platform.Database.Lesson", b =>

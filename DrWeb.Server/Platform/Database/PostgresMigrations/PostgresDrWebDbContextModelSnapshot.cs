@@ -162,7 +162,14 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     b.Property<int?>("DoctorGrade")
                         .HasColumnType("integer");
 
+                    b.Property<Guid?>("ExamId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("Eye")
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)");
+
+                    b.Property<string>("Field")
                         .HasMaxLength(8)
                         .HasColumnType("character varying(8)");
 
@@ -209,6 +216,8 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     b.HasKey("Id");
 
                     b.HasIndex("CreatedUtc");
+
+                    b.HasIndex("ExamId");
 
                     b.HasIndex("ImageHash");
 
@@ -402,6 +411,85 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     b.HasIndex("EvaluationId", "TrueGrade", "PredictedGrade");
 
                     b.ToTable("EvaluationCases");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.Exam", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Camera")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("ConfirmedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<long?>("ConfirmedUtc")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<long>("CreatedUtc")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("DoctorComment")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<int?>("DoctorGradeLeft")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("DoctorGradeRight")
+                        .HasColumnType("integer");
+
+                    b.Property<bool?>("DoctorRefer")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateOnly>("ExamDate")
+                        .HasColumnType("date");
+
+                    b.Property<string>("GuidelineSource")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<string>("ModelAction")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<int?>("ModelFollowUpMonths")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("ModelReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<bool?>("ModelRefer")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("PatientId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Site")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ConfirmedUtc");
+
+                    b.HasIndex("CreatedBy");
+
+                    b.HasIndex("CreatedUtc");
+
+                    b.HasIndex("PatientId");
+
+                    b.ToTable("Exams");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Platform.Database.ExplanationStudyRun", b =>
@@ -1346,6 +1434,16 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.Case", b =>
+                {
+                    b.HasOne("DrWeb.Server.Platform.Database.Exam", "Exam")
+                        .WithMany("Photographs")
+                        .HasForeignKey("ExamId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.Navigation("Exam");
+                });
+
             modelBuilder.Entity("DrWeb.Server.Platform.Database.CaseNote", b =>
                 {
                     b.HasOne("DrWeb.Server.Platform.Database.EvaluationCase", null)
@@ -1498,6 +1596,11 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
             modelBuilder.Entity("DrWeb.Server.Platform.Database.Case", b =>
                 {
                     b.Navigation("Predictions");
+                });
+
+            modelBuilder.Entity("DrWeb.Server.Platform.Database.Exam", b =>
+                {
+                    b.Navigation("Photographs");
                 });
 
             modelBuilder.Entity("DrWeb.Server.Platform.Database.Lesson", b =>

@@ -17,14 +17,21 @@ public sealed record ReportEye(string Title, string Status, string Grade, string
 /// Everything the one-page clinical report says, gathered once so that the printable page and the PDF say the same thing.
 /// </summary>
 public sealed record ExamReport(Guid ExamId, string PatientId, string ExamDate, string? Site, string? Camera, ReportEye Right, ReportEye Left,
-    string Recommendation, bool Refer, string Reason, string GuidelineSource, string ModelVersion, string OperatingPoint, string Confirmation,
-    string Disclaimer, string Generated)
+    string Recommendation, bool Refer, string Reason, string GuidelineSource, IReadOnlyList<ReportGuidelineRow> Guideline, string ModelVersion,
+    string OperatingPoint, string Confirmation, string Disclaimer, string Generated)
 {
     public const string Title = "Diabetic retinopathy screening report";
+
+    /// <summary>The longest doctor's comment the one page holds; the full comment stays in DrWeb.</summary>
+    public const int CommentLength = 300;
 }
 
+/// <summary>One row of the referral table as the report prints it.</summary>
+public sealed record ReportGuidelineRow(string Eye, string Action);
+
 /// <summary>Builds <see cref="ExamReport"/>s from stored exams, and renders them as PDF (<see cref="ExamReportPdf"/>).</summary>
-public sealed class ExamReports(IDbContextFactory<DrWebDbContext> dbFactory, OperatingPoints operatingPoints, DisplayImages images)
+public sealed class ExamReports(IDbContextFactory<DrWebDbContext> dbFactory, OperatingPoints operatingPoints, DisplayImages images,
+    Microsoft.Extensions.Options.IOptions<ReferralGuideline> guideline)
 {
     private const int HeatmapSide = 320;
 
@@ -36,12 +43,12 @@ public sealed class ExamReports(IDbContextFactory<DrWebDbContext> dbFactory, Ope
         string operatingPoint = await OperatingPointAsync(graded, token);
         string confirmation = exam.ConfirmedUtc is { } at
             ? string.Create(CultureInfo.InvariantCulture,
-                $"{(exam.DoctorRefer == exam.ModelRefer ? "Confirmed" : "Overridden")} by {exam.ConfirmedBy} on {at.UtcDateTime:yyyy-MM-dd HH:mm} UTC: {(exam.DoctorRefer == true ? "refer" : "rescreen")}. Doctor's grades: right {GradeText(exam.DoctorGradeRight)}, left {GradeText(exam.DoctorGradeLeft)}.{(exam.DoctorComment is { } c ? $" Comment: {c}" : "")}")
+                $"{(exam.DoctorRefer == exam.ModelRefer ? "Confirmed" : "Overridden")} by {exam.ConfirmedBy} on {at.UtcDateTime:yyyy-MM-dd HH:mm} UTC: {(exam.DoctorRefer == true ? "refer" : "rescreen")}. Doctor's grades: right {GradeText(exam.DoctorGradeRight)}, left {GradeText(exam.DoctorGradeLeft)}.{(exam.DoctorComment is { } c ? $" Comment: {Clamp(c)}" : "")}")
             : "Awaiting the doctor's confirmation: the recommendation below is the model's alone.";
         return new ExamReport(exam.Id, exam.PatientId ?? "(not given)", exam.ExamDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             exam.Site, exam.Camera, Eye("Right eye (OD)", right, exam, EyeSide.Right), Eye("Left eye (OS)", left, exam, EyeSide.Left),
             exam.ModelAction ?? "No recommendation yet: the exam has no graded photograph.", exam.ModelRefer == true, exam.ModelReason ?? "",
-            exam.GuidelineSource ?? "", versions.Count == 0 ? "(none)" : string.Join("; ", versions), operatingPoint, confirmation,
+            exam.GuidelineSource ?? "", GuidelineRows(guideline.Value), versions.Count == 0 ? "(none)" : string.Join("; ", versions), operatingPoint, confirmation,
             "Not for clinical use. DrWeb is research and teaching software, not a certified medical device, and its model is a demonstration model. A clinician must confirm every result.",
             DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
     }
@@ -87,6 +94,14 @@ public sealed class ExamReports(IDbContextFactory<DrWebDbContext> dbFactory, Ope
             : string.Create(CultureInfo.InvariantCulture,
                 $"{rule}, {point.Basis}: validation sensitivity {point.Sensitivity.Value:0.00} ({point.Sensitivity.Numerator}/{point.Sensitivity.Denominator}), specificity {point.Specificity.Value:0.00} ({point.Specificity.Numerator}/{point.Specificity.Denominator}).");
     }
+
+    /// <summary>The table as configured now; the recommendation above quotes the row it was made with.</summary>
+    private static List<ReportGuidelineRow> GuidelineRows(ReferralGuideline table) =>
+        table.Grades.OrderBy(g => g.Grade).Select(g => new ReportGuidelineRow($"Grade {g.Grade}", g.Action))
+            .Append(new ReportGuidelineRow("Ungradable or not photographed", table.Ungradable.Action)).ToList();
+
+    private static string Clamp(string comment) =>
+        comment.Length <= ExamReport.CommentLength ? comment : $"{comment[..ExamReport.CommentLength].TrimEnd()}… (the full comment is in DrWeb)";
 
     private static string GradeText(int? grade) => grade is { } g ? $"{g} ({DrGrade.Name(g)})" : "-";
 }

@@ -118,6 +118,8 @@ public sealed class ExamService(ScreeningService screening, CaseQueries cases, I
         if (confirmation.Comment is { Length: > 2000 })
             return "The comment must be at most 2,000 characters.";
         string who = viewer.Identity?.Name ?? "";
+        // The model's answer must be on record before the doctor's is set beside it (an exam migrated from a single screening has none yet).
+        await DecideAsync(examId, token, onlyIfMissing: true);
         await using var db = await dbFactory.CreateDbContextAsync(token);
         var exam = await ExamQueries.Visible(db.Exams, viewer, SeesOthers(viewer)).Include(e => e.Photographs)
             .FirstOrDefaultAsync(e => e.Id == examId, token);
@@ -162,6 +164,8 @@ public sealed class ExamService(ScreeningService screening, CaseQueries cases, I
         exam.ModelAction = recommendation.Action;
         exam.ModelReason = recommendation.Reason;
         exam.GuidelineSource = recommendation.Source;
+        exam.ModelGradeLeft = left.Grade;
+        exam.ModelGradeRight = right.Grade;
         await db.SaveChangesAsync(token);
         return exam;
     }

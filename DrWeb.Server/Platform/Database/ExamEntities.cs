@@ -36,6 +36,11 @@ public sealed class Exam
     /// <summary>The guideline the recommendation followed, as configured when it was made.</summary>
     public string? GuidelineSource { get; set; }
 
+    /// <summary>The model's grade of the left eye (the highest over its gradable photographs); null when ungradable or not imaged.</summary>
+    public int? ModelGradeLeft { get; set; }
+
+    public int? ModelGradeRight { get; set; }
+
     /// <summary>The doctor's own grade of the left eye (0-4), recorded at confirmation.</summary>
     public int? DoctorGradeLeft { get; set; }
 

@@ -453,6 +453,12 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.Property<int?>("ModelFollowUpMonths")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("ModelGradeLeft")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("ModelGradeRight")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ModelReason")
                         .HasMaxLength(1000)
                         .HasColumnType("TEXT");

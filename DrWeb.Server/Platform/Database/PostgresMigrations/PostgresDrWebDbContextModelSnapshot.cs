@@ -464,6 +464,12 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     b.Property<int?>("ModelFollowUpMonths")
                         .HasColumnType("integer");
 
+                    b.Property<int?>("ModelGradeLeft")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("ModelGradeRight")
+                        .HasColumnType("integer");
+
                     b.Property<string>("ModelReason")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)");

@@ -40,6 +40,8 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     ModelAction = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
                     ModelReason = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
                     GuidelineSource = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
+                    ModelGradeLeft = table.Column<int>(type: "INTEGER", nullable: true),
+                    ModelGradeRight = table.Column<int>(type: "INTEGER", nullable: true),
                     DoctorGradeLeft = table.Column<int>(type: "INTEGER", nullable: true),
                     DoctorGradeRight = table.Column<int>(type: "INTEGER", nullable: true),
                     DoctorRefer = table.Column<bool>(type: "INTEGER", nullable: true),
@@ -78,7 +80,8 @@ namespace DrWeb.Server.Platform.Database.Migrations
                 column: "PatientId");
 
             // Every photograph screened before exams existed becomes a one-photo exam with the photograph's id, patient,
-            // uploader and day (CreatedUtc holds UTC ticks), so nothing is lost and old links can find their exam.
+            // uploader and day (CreatedUtc holds UTC ticks), so nothing is lost and old links can find their exam. Its
+            // recommendation is made when the exam is first opened, by the configured guideline.
             migrationBuilder.Sql("""
                 INSERT INTO "Exams" ("Id", "CreatedUtc", "PatientId", "ExamDate", "CreatedBy")
                 SELECT "Id", "CreatedUtc", "PatientId", date(("CreatedUtc" - 621355968000000000) / 10000000, 'unixepoch'), "UploadedBy"

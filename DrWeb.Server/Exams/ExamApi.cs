@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using System.Text.Json;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform;
 using DrWeb.Server.Screening;
@@ -40,9 +41,15 @@ public static class ExamApi
                 ? Results.Text(fhir.BundleJson(exam, BaseUrl(http)), "application/fhir+json", System.Text.Encoding.UTF8)
                 : NotFound(id));
 
-        // The report page's download link: the same PDF for a signed-in doctor (cookie), as pages are.
+        // The exam page's download links: the same PDF and bundle for a signed-in doctor (cookie), as pages are.
         app.MapGet("/exams/{id:guid}/report.pdf", (Guid id, ExamService exams, ExamReports reports, HttpContext http) =>
                 PdfAsync(id, exams, reports, http, "the PDF report"))
+            .RequireAuthorization(p => p.RequireRole(AccountSetup.Doctor, AccountSetup.Admin));
+        app.MapGet("/exams/{id:guid}/fhir", async (Guid id, ExamService exams, ExamFhirExport fhir, HttpContext http) =>
+                await OpenAsync(id, exams, http, "the FHIR bundle") is { } exam
+                    ? Results.File(System.Text.Encoding.UTF8.GetBytes(fhir.BundleJson(exam, BaseUrl(http))), "application/fhir+json",
+                        $"drweb-exam-{exam.Id.ToString()[..8]}.fhir.json")
+                    : Results.NotFound())
             .RequireAuthorization(p => p.RequireRole(AccountSetup.Doctor, AccountSetup.Admin));
     }
 
@@ -59,25 +66,92 @@ public static class ExamApi
 
     private static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}";
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, ExamService exams, IOptions<DrWebOptions> options, ClaimsPrincipal user)
+    private static async Task<IResult> CreateAsync(HttpRequest request, ExamService exams, IdempotentRequests idempotency,
+        IOptions<DrWebOptions> options, ClaimsPrincipal user)
     {
         if (!request.HasFormContentType)
             return Results.Problem(statusCode: 400, title: "Expected multipart/form-data",
                 detail: "Send the photographs as multipart/form-data file fields named 'left' and 'right', with optional patientId, examDate, site, camera, leftField and rightField.");
+        string? key = request.Headers[ScreeningApi.IdempotencyKeyHeader];
+        if (key is not null && !IdempotentRequests.IsValidKey(key))
+            return Results.Problem(statusCode: 400, title: "Invalid Idempotency-Key",
+                detail: "The Idempotency-Key header must be 1 to 128 visible ASCII characters; a new UUID per request is typical.");
         var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        string userName = user.Identity?.Name ?? "";
+        if (key is null)
+            return (await CreateFromFormAsync(form, exams, options.Value, userName, request.HttpContext.RequestAborted)).ToResult();
+
+        switch (await idempotency.BeginAsync(userName, key, await IdempotentRequests.HashAsync(form, "exams"), request.HttpContext.RequestAborted))
+        {
+            case IdempotencyDecision.Replay replay:
+                request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+                return new ExamAnswer(replay.StatusCode, replay.Json).ToResult();
+            case IdempotencyDecision.InProgress:
+                return Results.Problem(statusCode: 409, title: "Request in progress",
+                    detail: "A request with this Idempotency-Key is still being processed. Retry it in a few seconds to get its result.");
+            case IdempotencyDecision.Mismatch:
+                return Results.Problem(statusCode: 422, title: "Idempotency-Key reused",
+                    detail: "This Idempotency-Key was used for a different request in the last 24 hours. Use a new key for a new request.");
+            case IdempotencyDecision.Process process:
+                ExamAnswer answer;
+                try
+                {
+                    // With a key the exam is finished even if the client goes away: its retry then gets this answer.
+                    answer = await CreateFromFormAsync(form, exams, options.Value, userName, CancellationToken.None);
+                }
+                catch
+                {
+                    await idempotency.AbandonAsync(process.Id);
+                    throw;
+                }
+                if (answer.RetryAfterSeconds is null)
+                    await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
+                else
+                    await idempotency.AbandonAsync(process.Id);
+                return answer.ToResult();
+            default:
+                throw new InvalidOperationException("Unknown idempotency decision.");
+        }
+    }
+
+    /// <summary>An answer kept as JSON text, so that a replay is the first answer byte for byte (a 201 names its exam in Location).</summary>
+    private sealed record ExamAnswer(int Status, string Json, int? RetryAfterSeconds = null)
+    {
+        public static ExamAnswer Problem(int status, string title, string? detail, int? retryAfterSeconds = null) =>
+            new(status, JsonSerializer.Serialize(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail }, ApiJson),
+                retryAfterSeconds);
+
+        public IResult ToResult() => new Written(this);
+
+        private sealed class Written(ExamAnswer answer) : IResult
+        {
+            public Task ExecuteAsync(HttpContext http)
+            {
+                if (answer.RetryAfterSeconds is { } seconds) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                if (answer.Status == 201 && JsonDocument.Parse(answer.Json).RootElement.TryGetProperty("id", out var id))
+                    http.Response.Headers.Location = $"/api/exams/{id.GetString()}";
+                return Results.Text(answer.Json, answer.Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8,
+                    answer.Status).ExecuteAsync(http);
+            }
+        }
+    }
+
+    private static async Task<ExamAnswer> CreateFromFormAsync(IFormCollection form, ExamService exams, DrWebOptions options, string userName,
+        CancellationToken token)
+    {
         if (form.Files.FirstOrDefault(f => f.Name is not ("left" or "right")) is { } stray)
-            return Results.Problem(statusCode: 400, title: "Unknown file field",
-                detail: $"The file field '{stray.Name}' is neither 'left' nor 'right'. Send each photograph as the eye it shows.");
+            return ExamAnswer.Problem(400, "Unknown file field",
+                $"The file field '{stray.Name}' is neither 'left' nor 'right'. Send each photograph as the eye it shows.");
         if (form.Files.Count == 0)
-            return Results.Problem(statusCode: 400, title: "No photograph", detail: "Attach at least one photograph as a 'left' or 'right' file field.");
+            return ExamAnswer.Problem(400, "No photograph", "Attach at least one photograph as a 'left' or 'right' file field.");
         DateOnly? date = null;
         if (form["examDate"].FirstOrDefault() is { Length: > 0 } dateText)
         {
             if (!DateOnly.TryParseExact(dateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-                return Results.Problem(statusCode: 400, title: "Invalid examDate", detail: "examDate must be a day as yyyy-MM-dd, e.g. 2026-12-03.");
+                return ExamAnswer.Problem(400, "Invalid examDate", "examDate must be a day as yyyy-MM-dd, e.g. 2026-12-03.");
             date = parsed;
         }
-        long limit = options.Value.Screening.MaxUploadBytes;
+        long limit = options.Screening.MaxUploadBytes;
         var photographs = new List<ExamPhotograph>();
         foreach (var side in new[] { EyeSide.Left, EyeSide.Right })
         {
@@ -85,16 +159,15 @@ public static class ExamApi
             var files = form.Files.GetFiles(name);
             var fields = form[$"{name}Field"];
             if (fields.Count > files.Count)
-                return Results.Problem(statusCode: 400, title: $"Too many {name}Field values",
-                    detail: $"There are {fields.Count} {name}Field values for {files.Count} '{name}' photographs; give one per photograph, in order.");
+                return ExamAnswer.Problem(400, $"Too many {name}Field values",
+                    $"There are {fields.Count} {name}Field values for {files.Count} '{name}' photographs; give one per photograph, in order.");
             for (int i = 0; i < files.Count; i++)
             {
                 var file = files[i];
                 if (file.Length > limit)
-                    return Results.Problem(statusCode: 413, title: "Photograph too large",
-                        detail: ScreeningOutcome.TooLarge(file.FileName, file.Length, limit).Error);
+                    return ExamAnswer.Problem(413, "Photograph too large", ScreeningOutcome.TooLarge(file.FileName, file.Length, limit).Error);
                 using var ms = new MemoryStream();
-                await file.CopyToAsync(ms, request.HttpContext.RequestAborted);
+                await file.CopyToAsync(ms, token);
                 photographs.Add(new ExamPhotograph(file.FileName, ms.ToArray(), side, i < fields.Count ? fields[i] : null));
             }
         }
@@ -102,19 +175,24 @@ public static class ExamApi
             form["camera"].FirstOrDefault())
         {
             CamMethod = form["camMethod"].FirstOrDefault(), CamTarget = form["camTarget"].FirstOrDefault(),
-        }, photographs, user.Identity?.Name ?? "", request.HttpContext.RequestAborted);
+        }, photographs, userName, token);
         if (outcome.Exam is { } exam)
-            return Results.Created($"/api/exams/{exam.Id}", ExamView.Of(exam));
+            return new ExamAnswer(201, JsonSerializer.Serialize(ExamView.Of(exam), ApiJson));
         if (outcome.RetryAfterSeconds is { } seconds)
-        {
-            request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Results.Problem(statusCode: 503, title: "Server busy", detail: outcome.Error);
-        }
+            return ExamAnswer.Problem(503, "Server busy", outcome.Error, seconds);
         // A photograph that could not be read is the client's to fix (422); a request that broke a rule of the exam, 400.
         return outcome.Photographs is { Count: > 0 }
-            ? Results.Problem(statusCode: 422, title: "A photograph could not be screened", detail: outcome.Error)
-            : Results.Problem(statusCode: 400, title: "Exam refused", detail: outcome.Error);
+            ? ExamAnswer.Problem(422, "A photograph could not be screened", outcome.Error)
+            : ExamAnswer.Problem(400, "Exam refused", outcome.Error);
     }
+
+    /// <summary>The API's JSON: web casing and enums by name, as the rest of the API.</summary>
+    private static readonly JsonSerializerOptions ApiJson = new(JsonSerializerOptions.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        // Served as JSON, never embedded in HTML: quotes and apostrophes in messages stay readable.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     private static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: 404, title: "No such exam", detail: $"There is no exam {id} that you may see.");

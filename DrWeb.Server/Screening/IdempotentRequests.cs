@@ -31,6 +31,27 @@ public sealed class IdempotentRequests(IDbContextFactory<DrWebDbContext> dbFacto
     /// <summary>A usable key: 1-128 visible ASCII characters (a UUID is typical).</summary>
     public static bool IsValidKey(string key) => key.Length is > 0 and <= 128 && key.All(c => c is > ' ' and <= '~');
 
+    /// <summary>
+    /// SHA-256 over the fields and every file's name and bytes: what makes two requests "the same request". An endpoint
+    /// other than the screening one names itself in <paramref name="endpoint"/>, so one key cannot answer for both.
+    /// </summary>
+    public static async Task<string> HashAsync(IFormCollection form, string? endpoint = null)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        if (endpoint is not null) hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"endpoint {endpoint}\n"));
+        foreach (var field in form.OrderBy(f => f.Key, StringComparer.Ordinal))
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{field.Key}={field.Value}\n"));
+        var buffer = new byte[81920];
+        foreach (var file in form.Files)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"file {file.Name} {file.FileName} {file.Length}\n"));
+            await using var stream = file.OpenReadStream();
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0) hash.AppendData(buffer, 0, read);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+
     public async Task<IdempotencyDecision> BeginAsync(string userName, string key, string requestHash, CancellationToken token = default)
     {
         var now = clock.GetUtcNow();

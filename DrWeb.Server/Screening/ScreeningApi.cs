@@ -91,7 +91,7 @@ public static class ScreeningApi
         if (key is null)
             return (await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, request.HttpContext.RequestAborted)).ToResult();
 
-        switch (await idempotency.BeginAsync(userName, key, await RequestHashAsync(form), request.HttpContext.RequestAborted))
+        switch (await idempotency.BeginAsync(userName, key, await IdempotentRequests.HashAsync(form), request.HttpContext.RequestAborted))
         {
             case IdempotencyDecision.Replay replay:
                 request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
@@ -193,23 +193,6 @@ public static class ScreeningApi
             return new ApiAnswer(422, JsonSerializer.Serialize(problem, JsonSerializerOptions.Web));
         }
         return new ApiAnswer(200, JsonSerializer.Serialize(new ScreeningResponse(results), JsonSerializerOptions.Web));
-    }
-
-    /// <summary>SHA-256 over the fields and every file's name and bytes: what makes two requests "the same request".</summary>
-    private static async Task<string> RequestHashAsync(IFormCollection form)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var field in form.OrderBy(f => f.Key, StringComparer.Ordinal))
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{field.Key}={field.Value}\n"));
-        var buffer = new byte[81920];
-        foreach (var file in form.Files)
-        {
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"file {file.Name} {file.FileName} {file.Length}\n"));
-            await using var stream = file.OpenReadStream();
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0) hash.AppendData(buffer, 0, read);
-        }
-        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
     private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>

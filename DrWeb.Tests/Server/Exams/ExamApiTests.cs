@@ -221,6 +221,32 @@ public class ExamApiTests(ProviderHosts hosts) : IClassFixture<ProviderHosts>
         Assert.Equal(HttpStatusCode.NotFound, (await otherClient.GetAsync($"/api/exams/{examId}/fhir")).StatusCode);
     }
 
+    [Theory, SqliteData, PostgresData]
+    public async Task A_retried_exam_with_an_idempotency_key_gets_the_first_answer_and_no_second_exam(DatabaseProvider provider)
+    {
+        var host = hosts[provider];
+        var (secret, _) = await host.ApiTokenAsync(AccountSetup.Doctor);
+        using var client = host.ApiClient(secret);
+        byte[] photo = File.ReadAllBytes(SharedData.FundusDevImage("10030_right.jpeg"));
+        MultipartFormDataContent Form(string patient) => new() { { Jpeg(photo), "right", "r.jpeg" }, { new StringContent(patient), "patientId" } };
+        string key = Guid.NewGuid().ToString();
+        HttpRequestMessage Post(string patient) => new(HttpMethod.Post, "/api/exams") { Content = Form(patient), Headers = { { "Idempotency-Key", key } } };
+
+        var first = await client.SendAsync(Post("IDEM-1"));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        int count = await CountAsync(host);
+        var again = await client.SendAsync(Post("IDEM-1"));
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(first.Headers.Location, again.Headers.Location);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Equal(count, await CountAsync(host));
+
+        var other = await client.SendAsync(Post("IDEM-2"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
+        Assert.Contains("different request", await other.Content.ReadAsStringAsync());
+    }
+
     private static async Task<int> CountAsync(DrWebFactory host)
     {
         using var scope = host.Services.CreateScope();

@@ -30,8 +30,12 @@ public static class ExamApi
                     detail: "Send JSON with 'refer' (true or false) and, for each eye photographed, 'gradeLeft' / 'gradeRight' (0-4).");
             if (await exams.ConfirmAsync(id, new ExamConfirmation(body.GradeLeft, body.GradeRight, refer, body.Comment), http.User,
                     http.RequestAborted) is { } problem)
-                return problem.StartsWith("There is no such exam", StringComparison.Ordinal)
-                    ? NotFound(id) : Results.Problem(statusCode: 400, title: "Confirmation refused", detail: problem);
+                return problem.Refusal switch
+                {
+                    ExamChangeRefusal.NotFound => NotFound(id),
+                    ExamChangeRefusal.Confirmed => Results.Problem(statusCode: 409, title: "Already confirmed", detail: problem.Message),
+                    _ => Results.Problem(statusCode: 400, title: "Confirmation refused", detail: problem.Message),
+                };
             return Results.Ok(ExamView.Of((await exams.OpenAsync(id, http.User, "the exam (API)", null, http.RequestAborted))!));
         }).DisableAntiforgery();
         api.MapGet("{id:guid}/report.pdf", (Guid id, ExamService exams, ExamReports reports, HttpContext http) =>
@@ -128,8 +132,11 @@ public static class ExamApi
             public Task ExecuteAsync(HttpContext http)
             {
                 if (answer.RetryAfterSeconds is { } seconds) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                if (answer.Status == 201 && JsonDocument.Parse(answer.Json).RootElement.TryGetProperty("id", out var id))
-                    http.Response.Headers.Location = $"/api/exams/{id.GetString()}";
+                if (answer.Status == 201)
+                {
+                    using var created = JsonDocument.Parse(answer.Json);
+                    http.Response.Headers.Location = $"/api/exams/{created.RootElement.GetProperty("id").GetString()}";
+                }
                 return Results.Text(answer.Json, answer.Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8,
                     answer.Status).ExecuteAsync(http);
             }
@@ -178,12 +185,15 @@ public static class ExamApi
         }, photographs, userName, token);
         if (outcome.Exam is { } exam)
             return new ExamAnswer(201, JsonSerializer.Serialize(ExamView.Of(exam), ApiJson));
-        if (outcome.RetryAfterSeconds is { } seconds)
-            return ExamAnswer.Problem(503, "Server busy", outcome.Error, seconds);
-        // A photograph that could not be read is the client's to fix (422); a request that broke a rule of the exam, 400.
-        return outcome.Photographs is { Count: > 0 }
-            ? ExamAnswer.Problem(422, "A photograph could not be screened", outcome.Error)
-            : ExamAnswer.Problem(400, "Exam refused", outcome.Error);
+        // A request that broke a rule of the exam is a 400; a photograph that could not be screened, 422; a server that
+        // cannot grade now (busy, no model, not a screening node), 503.
+        return outcome.Refusal switch
+        {
+            ExamRefusal.Unavailable => ExamAnswer.Problem(503, outcome.RetryAfterSeconds is null ? "Cannot grade" : "Server busy", outcome.Error,
+                outcome.RetryAfterSeconds),
+            ExamRefusal.Photograph => ExamAnswer.Problem(422, "A photograph could not be screened", outcome.Error),
+            _ => ExamAnswer.Problem(400, "Exam refused", outcome.Error),
+        };
     }
 
     /// <summary>The API's JSON: web casing and enums by name, as the rest of the API.</summary>

@@ -77,7 +77,8 @@ public sealed class ExamFhirExport
             Issued = exam.ConfirmedUtc ?? exam.CreatedUtc,
             Conclusion = Conclusion(exam, versions),
         };
-        if (exam.ModelRefer is { } refer)
+        // The decision that stands: the doctor's once the report is final, else the model's (preliminary).
+        if (exam.Refer is { } refer)
             report.ConclusionCode.Add(new CodeableConcept { Text = refer ? "Refer to ophthalmology" : "Rescreen" });
 
         foreach (var (side, eye) in new[] { (EyeSide.Right, right), (EyeSide.Left, left) })

@@ -66,8 +66,10 @@ public sealed class ExamQueries(IDbContextFactory<DrWebDbContext> dbFactory, Cas
         }).ToList();
     }
 
+    /// <summary>The exams a viewer may see: finished grading, and their own unless they see everyone's.</summary>
     internal static IQueryable<Exam> Visible(IQueryable<Exam> exams, ClaimsPrincipal viewer, bool seesOthers)
     {
+        exams = exams.Where(e => !e.Grading);
         if (seesOthers) return exams;
         string name = viewer.Identity?.Name ?? "";
         return exams.Where(e => e.CreatedBy == name);

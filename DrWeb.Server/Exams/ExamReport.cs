@@ -16,9 +16,12 @@ public sealed record ReportEye(string Title, string Status, string Grade, string
 /// <summary>
 /// Everything the one-page clinical report says, gathered once so that the printable page and the PDF say the same thing.
 /// </summary>
+/// <param name="Decision">The decision that stands: the doctor's once confirmed, else the model's recommendation.</param>
+/// <param name="ModelRecommendation">The model's recommendation when a doctor's decision stands above it; else null.</param>
+/// <param name="GuidelineNow">The referral table as configured when the report is made, and its source.</param>
 public sealed record ExamReport(Guid ExamId, string PatientId, string ExamDate, string? Site, string? Camera, ReportEye Right, ReportEye Left,
-    string Recommendation, bool Refer, string Reason, string GuidelineSource, IReadOnlyList<ReportGuidelineRow> Guideline, string ModelVersion,
-    string OperatingPoint, string Confirmation, string Disclaimer, string Generated)
+    string Decision, string? ModelRecommendation, bool Refer, string Reason, string GuidelineSource, IReadOnlyList<ReportGuidelineRow> GuidelineNow,
+    string GuidelineNowSource, string ModelVersion, string OperatingPoint, string Confirmation, string Disclaimer, string Generated)
 {
     public const string Title = "Diabetic retinopathy screening report";
 
@@ -47,8 +50,8 @@ public sealed class ExamReports(IDbContextFactory<DrWebDbContext> dbFactory, Ope
             : "Awaiting the doctor's confirmation: the recommendation below is the model's alone.";
         return new ExamReport(exam.Id, exam.PatientId ?? "(not given)", exam.ExamDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             exam.Site, exam.Camera, Eye("Right eye (OD)", right, exam, EyeSide.Right), Eye("Left eye (OS)", left, exam, EyeSide.Left),
-            exam.ModelAction ?? "No recommendation yet: the exam has no graded photograph.", exam.ModelRefer == true, exam.ModelReason ?? "",
-            exam.GuidelineSource ?? "", GuidelineRows(guideline.Value), versions.Count == 0 ? "(none)" : string.Join("; ", versions), operatingPoint, confirmation,
+            Decision(exam), exam.ConfirmedUtc is null ? null : $"The model recommended: {exam.ModelAction}", exam.Refer == true, exam.ModelReason ?? "",
+            exam.GuidelineSource ?? "", GuidelineRows(guideline.Value), guideline.Value.Source, versions.Count == 0 ? "(none)" : string.Join("; ", versions), operatingPoint, confirmation,
             "Not for clinical use. DrWeb is research and teaching software, not a certified medical device, and its model is a demonstration model. A clinician must confirm every result.",
             DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
     }
@@ -94,6 +97,10 @@ public sealed class ExamReports(IDbContextFactory<DrWebDbContext> dbFactory, Ope
             : string.Create(CultureInfo.InvariantCulture,
                 $"{rule}, {point.Basis}: validation sensitivity {point.Sensitivity.Value:0.00} ({point.Sensitivity.Numerator}/{point.Sensitivity.Denominator}), specificity {point.Specificity.Value:0.00} ({point.Specificity.Numerator}/{point.Specificity.Denominator}).");
     }
+
+    private static string Decision(Exam exam) => exam.ConfirmedUtc is null
+        ? exam.ModelAction ?? "No recommendation: the exam has no graded photograph."
+        : $"{(exam.DoctorRefer == true ? "Refer" : "Rescreen")}: the doctor's decision, {(exam.DoctorRefer == exam.ModelRefer ? "confirming" : "overriding")} the model";
 
     /// <summary>The table as configured now; the recommendation above quotes the row it was made with.</summary>
     private static List<ReportGuidelineRow> GuidelineRows(ReferralGuideline table) =>

@@ -54,6 +54,8 @@ public sealed class ReferralGuideline
         Action = "Ungradable: re-image now, or refer for examination within 1 month",
     };
 
+    public const int MaxText = 500;
+
     public GradeAction For(int grade) =>
         Grades.FirstOrDefault(g => g.Grade == grade)
         ?? throw new InvalidOperationException($"DrWeb:Exams:Guideline has no row for grade {grade}; it needs one for each grade 0-4.");
@@ -66,6 +68,9 @@ public sealed class ReferralGuideline
             return $"DrWeb:Exams:Guideline must have exactly one row for each grade 0-4; it has {string.Join(", ", grades)}.";
         if (Grades.Append(Ungradable).Any(g => g.FollowUpMonths <= 0 || string.IsNullOrWhiteSpace(g.Action)))
             return "Every row of DrWeb:Exams:Guideline needs a follow-up in months above 0 and an action text.";
+        // Each exam stores the row's action and the source with its recommendation, in columns of this size.
+        if (Grades.Append(Ungradable).Any(g => g.Action.Length > MaxText) || string.IsNullOrWhiteSpace(Source) || Source.Length > MaxText)
+            return $"DrWeb:Exams:Guideline needs a Source, and its Source and every Action must be at most {MaxText} characters.";
         var ordered = Grades.OrderBy(g => g.Grade).ToList();
         if (ordered.Zip(ordered.Skip(1)).Any(p => p.First.Refer && !p.Second.Refer))
             return "DrWeb:Exams:Guideline refers a grade but not a worse one; referral must not stop as the grade rises.";

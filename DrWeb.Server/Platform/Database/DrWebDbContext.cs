@@ -83,6 +83,7 @@ public class DrWebDbContext(DbContextOptions<DrWebDbContext> options) : Identity
             e.Property(x => x.GuidelineSource).HasMaxLength(500);
             e.Property(x => x.DoctorComment).HasMaxLength(2000);
             e.Ignore(x => x.Status);
+            e.Ignore(x => x.Refer);
             e.Property(x => x.CreatedUtc).HasConversion(UtcTicks);
             e.Property(x => x.ConfirmedUtc).HasConversion(UtcTicks);
         });

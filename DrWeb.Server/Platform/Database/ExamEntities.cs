@@ -22,7 +22,13 @@ public sealed class Exam
     /// <summary>The e-mail of the user who made the exam.</summary>
     public string? CreatedBy { get; set; }
 
-    /// <summary>The model's recommendation: refer (true) or rescreen (false); null until every photograph is graded.</summary>
+    /// <summary>
+    /// The photographs are still being graded: until then the exam is nobody's to see, decide or confirm (it is
+    /// removed if a photograph is refused).
+    /// </summary>
+    public bool Grading { get; set; }
+
+    /// <summary>The model's recommendation: refer (true) or rescreen (false); null on an exam migrated from a single screening until it is first opened.</summary>
     public bool? ModelRefer { get; set; }
 
     public int? ModelFollowUpMonths { get; set; }
@@ -57,6 +63,9 @@ public sealed class Exam
 
     public ExamStatus Status => ConfirmedUtc is null ? ExamStatus.AwaitingConfirmation
         : DoctorRefer == true ? ExamStatus.Referred : ExamStatus.Confirmed;
+
+    /// <summary>The decision that stands: the doctor's once confirmed, else the model's.</summary>
+    public bool? Refer => ConfirmedUtc is null ? ModelRefer : DoctorRefer;
 }
 
 /// <summary>Where an exam stands: the doctor has not yet confirmed it, confirmed a rescreen, or referred the patient.</summary>

@@ -46,13 +46,17 @@ public class ExamServiceTests(DrWebFactory host) : IClassFixture<DrWebFactory>
         // Another doctor (with own-case visibility) cannot see or change it.
         var stranger = Doctor($"other-{Guid.NewGuid():N}@drweb.test");
         Assert.Null(await exams.OpenAsync(exam.Id, stranger, "test"));
-        Assert.NotNull(await exams.ConfirmAsync(exam.Id, new ExamConfirmation(0, 0, false), stranger));
-        Assert.Contains("0 to 4", await exams.ConfirmAsync(exam.Id, new ExamConfirmation(7, null, true), doctor));
+        Assert.Equal(ExamChangeRefusal.NotFound, (await exams.ConfirmAsync(exam.Id, new ExamConfirmation(0, 0, false), stranger))!.Refusal);
+        Assert.Equal(ExamChangeRefusal.NotFound, (await exams.SetEyeAsync(exam.Id, wrong.Id, EyeSide.Left, stranger))!.Refusal);
+        Assert.Null((await exams.OpenAsync(exam.Id, doctor, "test"))!.ConfirmedUtc);
+        Assert.Contains("0 to 4", (await exams.ConfirmAsync(exam.Id, new ExamConfirmation(7, null, true), doctor))!.Message);
 
         Assert.Contains(exam.Id, (await queries.ListAsync(new ExamFilter(ExamStatus.AwaitingConfirmation), doctor)).Exams.Select(e => e.Id));
         // The doctor agrees on the left grade, differs by one on the right, and keeps the model's decision.
         Assert.Null(await exams.ConfirmAsync(exam.Id, new ExamConfirmation(left.Grade, (right.Grade!.Value + 1) % 5, exam.ModelRefer!.Value), doctor));
-        Assert.Contains("can no longer change", await exams.SetEyeAsync(exam.Id, wrong.Id, EyeSide.Left, doctor));
+        Assert.Equal(ExamChangeRefusal.Confirmed, (await exams.SetEyeAsync(exam.Id, wrong.Id, EyeSide.Left, doctor))!.Refusal);
+        Assert.Equal(ExamChangeRefusal.Confirmed, (await exams.ConfirmAsync(exam.Id, new ExamConfirmation(0, 0, !exam.ModelRefer!.Value), doctor))!.Refusal);
+        Assert.Equal(left.Grade, (await exams.OpenAsync(exam.Id, doctor, "test"))!.DoctorGradeLeft);
         var status = exam.ModelRefer == true ? ExamStatus.Referred : ExamStatus.Confirmed;
         Assert.Contains(exam.Id, (await queries.ListAsync(new ExamFilter(status), doctor)).Exams.Select(e => e.Id));
         Assert.DoesNotContain(exam.Id, (await queries.ListAsync(new ExamFilter(ExamStatus.AwaitingConfirmation), doctor)).Exams.Select(e => e.Id));

@@ -36,6 +36,8 @@ internal static class FhirBundles
         var report = bundle.Entry.Select(e => e.Resource).OfType<DiagnosticReport>().Single();
         Assert.Equal(exam.Doctor is null ? DiagnosticReport.DiagnosticReportStatus.Preliminary : DiagnosticReport.DiagnosticReportStatus.Final, report.Status);
         Assert.Contains(exam.Recommendation!.Action, report.Conclusion!);
+        bool refer = exam.Doctor?.Refer ?? exam.Recommendation.Refer;
+        Assert.Equal(refer ? "Refer to ophthalmology" : "Rescreen", report.ConclusionCode.Single().Text);
         var observations = bundle.Entry.Select(e => e.Resource).OfType<Observation>().ToList();
         Assert.Equal(report.Result.Count, observations.Count);
         foreach (var (eye, code) in new[] { (exam.Left, "8966001"), (exam.Right, "18944008") })

@@ -442,6 +442,9 @@ namespace DrWeb.Server.Platform.Database.Migrations
                     b.Property<DateOnly>("ExamDate")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Grading")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("GuidelineSource")
                         .HasMaxLength(500)
                         .HasColumnType("TEXT");

@@ -453,6 +453,9 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     b.Property<DateOnly>("ExamDate")
                         .HasColumnType("date");
 
+                    b.Property<bool>("Grading")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("GuidelineSource")
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)");

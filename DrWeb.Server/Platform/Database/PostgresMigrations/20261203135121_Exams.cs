@@ -35,6 +35,7 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
                     Site = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     Camera = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     CreatedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    Grading = table.Column<bool>(type: "boolean", nullable: false),
                     ModelRefer = table.Column<bool>(type: "boolean", nullable: true),
                     ModelFollowUpMonths = table.Column<int>(type: "integer", nullable: true),
                     ModelAction = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
@@ -83,8 +84,8 @@ namespace DrWeb.Server.Platform.Database.PostgresMigrations
             // uploader and day (CreatedUtc holds UTC ticks), so nothing is lost and old links can find their exam. Its
             // recommendation is made when the exam is first opened, by the configured guideline.
             migrationBuilder.Sql("""
-                INSERT INTO "Exams" ("Id", "CreatedUtc", "PatientId", "ExamDate", "CreatedBy")
-                SELECT "Id", "CreatedUtc", "PatientId", (to_timestamp(("CreatedUtc" - 621355968000000000) / 10000000) AT TIME ZONE 'UTC')::date, "UploadedBy"
+                INSERT INTO "Exams" ("Id", "CreatedUtc", "PatientId", "ExamDate", "CreatedBy", "Grading")
+                SELECT "Id", "CreatedUtc", "PatientId", (to_timestamp(("CreatedUtc" - 621355968000000000) / 10000000) AT TIME ZONE 'UTC')::date, "UploadedBy", FALSE
                 FROM "Cases" WHERE "ExamId" IS NULL;
                 UPDATE "Cases" SET "ExamId" = "Id" WHERE "ExamId" IS NULL;
                 """);

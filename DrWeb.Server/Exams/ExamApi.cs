@@ -83,79 +83,44 @@ public static class ExamApi
         var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
         string userName = user.Identity?.Name ?? "";
         if (key is null)
-            return (await CreateFromFormAsync(form, exams, options.Value, userName, request.HttpContext.RequestAborted)).ToResult();
+            return new Written(await CreateFromFormAsync(form, exams, options.Value, userName, request.HttpContext.RequestAborted));
 
-        switch (await idempotency.BeginAsync(userName, key, await IdempotentRequests.HashAsync(form, "exams"), request.HttpContext.RequestAborted))
-        {
-            case IdempotencyDecision.Replay replay:
-                request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
-                return new ExamAnswer(replay.StatusCode, replay.Json).ToResult();
-            case IdempotencyDecision.InProgress:
-                return Results.Problem(statusCode: 409, title: "Request in progress",
-                    detail: "A request with this Idempotency-Key is still being processed. Retry it in a few seconds to get its result.");
-            case IdempotencyDecision.Mismatch:
-                return Results.Problem(statusCode: 422, title: "Idempotency-Key reused",
-                    detail: "This Idempotency-Key was used for a different request in the last 24 hours. Use a new key for a new request.");
-            case IdempotencyDecision.Process process:
-                ExamAnswer answer;
-                try
-                {
-                    // With a key the exam is finished even if the client goes away: its retry then gets this answer.
-                    answer = await CreateFromFormAsync(form, exams, options.Value, userName, CancellationToken.None);
-                }
-                catch
-                {
-                    await idempotency.AbandonAsync(process.Id);
-                    throw;
-                }
-                if (answer.RetryAfterSeconds is null)
-                    await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
-                else
-                    await idempotency.AbandonAsync(process.Id);
-                return answer.ToResult();
-            default:
-                throw new InvalidOperationException("Unknown idempotency decision.");
-        }
+        // With a key the exam is finished even if the client goes away: its retry then gets this answer.
+        var answer = await idempotency.AnswerOnceAsync(userName, key, await IdempotentRequests.HashAsync(form, "exams"),
+            () => CreateFromFormAsync(form, exams, options.Value, userName, CancellationToken.None), request.HttpContext.RequestAborted);
+        if (answer.Replayed) request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+        return new Written(answer);
     }
 
-    /// <summary>An answer kept as JSON text, so that a replay is the first answer byte for byte (a 201 names its exam in Location).</summary>
-    private sealed record ExamAnswer(int Status, string Json, int? RetryAfterSeconds = null)
+    /// <summary>A stored answer as it is sent: Retry-After on "busy", and a 201 names its exam in Location (a replay too).</summary>
+    private sealed class Written(StoredAnswer answer) : IResult
     {
-        public static ExamAnswer Problem(int status, string title, string? detail, int? retryAfterSeconds = null) =>
-            new(status, JsonSerializer.Serialize(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail }, ApiJson),
-                retryAfterSeconds);
-
-        public IResult ToResult() => new Written(this);
-
-        private sealed class Written(ExamAnswer answer) : IResult
+        public Task ExecuteAsync(HttpContext http)
         {
-            public Task ExecuteAsync(HttpContext http)
+            if (answer.RetryAfterSeconds is { } seconds) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            if (answer.Status == 201)
             {
-                if (answer.RetryAfterSeconds is { } seconds) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                if (answer.Status == 201)
-                {
-                    using var created = JsonDocument.Parse(answer.Json);
-                    http.Response.Headers.Location = $"/api/exams/{created.RootElement.GetProperty("id").GetString()}";
-                }
-                return Results.Text(answer.Json, answer.Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8,
-                    answer.Status).ExecuteAsync(http);
+                using var created = JsonDocument.Parse(answer.Json);
+                http.Response.Headers.Location = $"/api/exams/{created.RootElement.GetProperty("id").GetString()}";
             }
+            return Results.Text(answer.Json, answer.Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8,
+                answer.Status).ExecuteAsync(http);
         }
     }
 
-    private static async Task<ExamAnswer> CreateFromFormAsync(IFormCollection form, ExamService exams, DrWebOptions options, string userName,
+    private static async Task<StoredAnswer> CreateFromFormAsync(IFormCollection form, ExamService exams, DrWebOptions options, string userName,
         CancellationToken token)
     {
         if (form.Files.FirstOrDefault(f => f.Name is not ("left" or "right")) is { } stray)
-            return ExamAnswer.Problem(400, "Unknown file field",
+            return StoredAnswer.Problem(400, "Unknown file field",
                 $"The file field '{stray.Name}' is neither 'left' nor 'right'. Send each photograph as the eye it shows.");
         if (form.Files.Count == 0)
-            return ExamAnswer.Problem(400, "No photograph", "Attach at least one photograph as a 'left' or 'right' file field.");
+            return StoredAnswer.Problem(400, "No photograph", "Attach at least one photograph as a 'left' or 'right' file field.");
         DateOnly? date = null;
         if (form["examDate"].FirstOrDefault() is { Length: > 0 } dateText)
         {
             if (!DateOnly.TryParseExact(dateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-                return ExamAnswer.Problem(400, "Invalid examDate", "examDate must be a day as yyyy-MM-dd, e.g. 2026-12-03.");
+                return StoredAnswer.Problem(400, "Invalid examDate", "examDate must be a day as yyyy-MM-dd, e.g. 2026-12-03.");
             date = parsed;
         }
         long limit = options.Screening.MaxUploadBytes;
@@ -166,13 +131,13 @@ public static class ExamApi
             var files = form.Files.GetFiles(name);
             var fields = form[$"{name}Field"];
             if (fields.Count > files.Count)
-                return ExamAnswer.Problem(400, $"Too many {name}Field values",
+                return StoredAnswer.Problem(400, $"Too many {name}Field values",
                     $"There are {fields.Count} {name}Field values for {files.Count} '{name}' photographs; give one per photograph, in order.");
             for (int i = 0; i < files.Count; i++)
             {
                 var file = files[i];
                 if (file.Length > limit)
-                    return ExamAnswer.Problem(413, "Photograph too large", ScreeningOutcome.TooLarge(file.FileName, file.Length, limit).Error);
+                    return StoredAnswer.Problem(413, "Photograph too large", ScreeningOutcome.TooLarge(file.FileName, file.Length, limit).Error);
                 using var ms = new MemoryStream();
                 await file.CopyToAsync(ms, token);
                 photographs.Add(new ExamPhotograph(file.FileName, ms.ToArray(), side, i < fields.Count ? fields[i] : null));
@@ -184,15 +149,15 @@ public static class ExamApi
             CamMethod = form["camMethod"].FirstOrDefault(), CamTarget = form["camTarget"].FirstOrDefault(),
         }, photographs, userName, token);
         if (outcome.Exam is { } exam)
-            return new ExamAnswer(201, JsonSerializer.Serialize(ExamView.Of(exam), ApiJson));
+            return new StoredAnswer(201, JsonSerializer.Serialize(ExamView.Of(exam), ApiJson));
         // A request that broke a rule of the exam is a 400; a photograph that could not be screened, 422; a server that
         // cannot grade now (busy, no model, not a screening node), 503.
         return outcome.Refusal switch
         {
-            ExamRefusal.Unavailable => ExamAnswer.Problem(503, outcome.RetryAfterSeconds is null ? "Cannot grade" : "Server busy", outcome.Error,
+            ExamRefusal.Unavailable => StoredAnswer.Problem(503, outcome.RetryAfterSeconds is null ? "Cannot grade" : "Server busy", outcome.Error,
                 outcome.RetryAfterSeconds),
-            ExamRefusal.Photograph => ExamAnswer.Problem(422, "A photograph could not be screened", outcome.Error),
-            _ => ExamAnswer.Problem(400, "Exam refused", outcome.Error),
+            ExamRefusal.Photograph => StoredAnswer.Problem(422, "A photograph could not be screened", outcome.Error),
+            _ => StoredAnswer.Problem(400, "Exam refused", outcome.Error),
         };
     }
 

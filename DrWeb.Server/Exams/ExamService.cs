@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Claims;
-using DrWeb.Ml.Explain;
 using DrWeb.Ml.Imaging;
 using DrWeb.Server.Accounts;
 using DrWeb.Server.Platform;
@@ -260,24 +259,7 @@ public sealed class ExamService(ScreeningService screening, CaseQueries cases, A
             return $"The exam date {date:yyyy-MM-dd} is in the future; give the day the photographs were taken.";
         if (photographs.FirstOrDefault(p => p.Field is { Length: > 0 } f && !Fields.Contains(f.Trim().ToLowerInvariant())) is { } badField)
             return $"The field of '{badField.FileName}' must be one of {string.Join(", ", Fields)}, not '{Printable(badField.Field!)}'.";
-        if (request.CamMethod is { Length: > 0 } method && !Parses(() => CamMethods.Parse(method)))
-            return $"The heatmap method '{Printable(method)}' is unknown; use one of {string.Join(", ", CamMethods.Names)}.";
-        if (request.CamTarget is { Length: > 0 } target && !Parses(() => CamTarget.Parse(target)))
-            return $"The heatmap target '{Printable(target)}' is unknown; use predicted, referable or a grade 0-4.";
-        return null;
-    }
-
-    private static bool Parses(Action parse)
-    {
-        try
-        {
-            parse();
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
+        return ScreeningService.HeatmapProblem(request.CamMethod, request.CamTarget);
     }
 
     private static string Printable(string text) => new(text.Where(c => !char.IsControl(c)).Take(40).ToArray());

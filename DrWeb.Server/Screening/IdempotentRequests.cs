@@ -19,6 +19,22 @@ public abstract record IdempotencyDecision
     public sealed record Mismatch : IdempotencyDecision;
 }
 
+/// <summary>An API answer kept as JSON text, so that a replay is byte for byte the first answer.</summary>
+/// <param name="RetryAfterSeconds">Set on "busy": such an answer is not remembered, so the retry is processed.</param>
+/// <param name="Replayed">This is the stored answer to an earlier request with the same key.</param>
+public sealed record StoredAnswer(int Status, string Json, int? RetryAfterSeconds = null, bool Replayed = false)
+{
+    public static StoredAnswer Problem(int status, string title, string? detail, int? retryAfterSeconds = null) =>
+        new(status, System.Text.Json.JsonSerializer.Serialize(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail },
+            ProblemJson), retryAfterSeconds);
+
+    /// <summary>Served as JSON, never embedded in HTML: quotes and apostrophes in messages stay readable.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions ProblemJson = new(System.Text.Json.JsonSerializerOptions.Web)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}
+
 /// <summary>
 /// Remembers, for <see cref="Lifetime"/>, the answer to each (user, Idempotency-Key) so that a client retrying after a
 /// lost response gets the first answer instead of doing the work twice. The database's unique index decides which of
@@ -30,6 +46,47 @@ public sealed class IdempotentRequests(IDbContextFactory<DrWebDbContext> dbFacto
 
     /// <summary>A usable key: 1-128 visible ASCII characters (a UUID is typical).</summary>
     public static bool IsValidKey(string key) => key.Length is > 0 and <= 128 && key.All(c => c is > ' ' and <= '~');
+
+    /// <summary>
+    /// The answer to a request with an Idempotency-Key: the first answer again for a retry, a conflict while the first
+    /// is still running, a refusal for the same key with a different request, else <paramref name="work"/>'s answer
+    /// (remembered unless it says "busy"). The work is finished even if the client goes away, so that its retry gets
+    /// the answer; it is given no cancellation token.
+    /// </summary>
+    public async Task<StoredAnswer> AnswerOnceAsync(string userName, string key, string requestHash, Func<Task<StoredAnswer>> work,
+        CancellationToken token = default)
+    {
+        switch (await BeginAsync(userName, key, requestHash, token))
+        {
+            case IdempotencyDecision.Replay replay:
+                return new StoredAnswer(replay.StatusCode, replay.Json, Replayed: true);
+            case IdempotencyDecision.InProgress:
+                return StoredAnswer.Problem(409, "Request in progress",
+                    "A request with this Idempotency-Key is still being processed. Retry it in a few seconds to get its result.");
+            case IdempotencyDecision.Mismatch:
+                return StoredAnswer.Problem(422, "Idempotency-Key reused",
+                    "This Idempotency-Key was used for a different request in the last 24 hours. Use a new key for a new request.");
+            case IdempotencyDecision.Process process:
+                StoredAnswer answer;
+                try
+                {
+                    answer = await work();
+                }
+                catch
+                {
+                    await AbandonAsync(process.Id);
+                    throw;
+                }
+                // "Busy" is no answer to the request: the retry must be processed, not told again that the server was busy.
+                if (answer.RetryAfterSeconds is null)
+                    await CompleteAsync(process.Id, answer.Status, answer.Json);
+                else
+                    await AbandonAsync(process.Id);
+                return answer;
+            default:
+                throw new InvalidOperationException("Unknown idempotency decision.");
+        }
+    }
 
     /// <summary>
     /// SHA-256 over the fields and every file's name and bytes: what makes two requests "the same request". An endpoint

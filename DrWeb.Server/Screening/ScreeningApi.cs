@@ -89,50 +89,19 @@ public static class ScreeningApi
         }
         string userName = user.Identity?.Name ?? "";
         if (key is null)
-            return (await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, request.HttpContext.RequestAborted)).ToResult();
+            return ToResult(await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, request.HttpContext.RequestAborted));
 
-        switch (await idempotency.BeginAsync(userName, key, await IdempotentRequests.HashAsync(form), request.HttpContext.RequestAborted))
-        {
-            case IdempotencyDecision.Replay replay:
-                request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
-                return new ApiAnswer(replay.StatusCode, replay.Json).ToResult();
-            case IdempotencyDecision.InProgress:
-                return Results.Problem(statusCode: 409, title: "Request in progress",
-                    detail: "A request with this Idempotency-Key is still being processed. Retry it in a few seconds to get its result.");
-            case IdempotencyDecision.Mismatch:
-                return Results.Problem(statusCode: 422, title: "Idempotency-Key reused",
-                    detail: "This Idempotency-Key was used for a different request in the last 24 hours. Use a new key for a new request.");
-            case IdempotencyDecision.Process process:
-                ApiAnswer answer;
-                try
-                {
-                    // With a key the work is finished even if the client goes away: its retry then gets this answer.
-                    answer = await ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, CancellationToken.None);
-                }
-                catch
-                {
-                    await idempotency.AbandonAsync(process.Id);
-                    throw;
-                }
-                // "Busy" is no answer to the request: the retry must be processed, not told again that the server was busy.
-                if (answer.RetryAfterSeconds is null)
-                    await idempotency.CompleteAsync(process.Id, answer.Status, answer.Json);
-                else
-                    await idempotency.AbandonAsync(process.Id);
-                return answer.ToResult();
-            default:
-                throw new InvalidOperationException("Unknown idempotency decision.");
-        }
+        var answer = await idempotency.AnswerOnceAsync(userName, key, await IdempotentRequests.HashAsync(form),
+            () => ScreenFormAsync(form, doctorGrade, userName, screening, options.Value.Screening, CancellationToken.None),
+            request.HttpContext.RequestAborted);
+        if (answer.Replayed) request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+        return ToResult(answer);
     }
 
-    /// <summary>A JSON answer kept as text, so that a replay is byte for byte the first answer.</summary>
-    private sealed record ApiAnswer(int Status, string Json, int? RetryAfterSeconds = null)
+    private static IResult ToResult(StoredAnswer answer)
     {
-        public IResult ToResult()
-        {
-            var text = Results.Text(Json, Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8, Status);
-            return RetryAfterSeconds is { } seconds ? new WithRetryAfter(text, seconds) : text;
-        }
+        var text = Results.Text(answer.Json, answer.Status < 400 ? "application/json" : "application/problem+json", System.Text.Encoding.UTF8, answer.Status);
+        return answer.RetryAfterSeconds is { } seconds ? new WithRetryAfter(text, seconds) : text;
     }
 
     private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
@@ -144,7 +113,7 @@ public static class ScreeningApi
         }
     }
 
-    private static async Task<ApiAnswer> ScreenFormAsync(IFormCollection form, int? doctorGrade, string userName, ScreeningService screening,
+    private static async Task<StoredAnswer> ScreenFormAsync(IFormCollection form, int? doctorGrade, string userName, ScreeningService screening,
         ScreeningOptions options, CancellationToken token)
     {
         bool gradeAnyway = bool.TryParse(form["gradeAnyway"].FirstOrDefault(), out bool anyway) && anyway;
@@ -181,7 +150,7 @@ public static class ScreeningApi
                 Status = 503, Title = "Server busy", Detail = $"The server has as many images in progress as it may hold. Nothing was read or saved; send the request again in {seconds} s.",
                 Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4", Extensions = { ["results"] = results },
             };
-            return new ApiAnswer(503, JsonSerializer.Serialize(busy, JsonSerializerOptions.Web), seconds);
+            return new StoredAnswer(503, JsonSerializer.Serialize(busy, JsonSerializerOptions.Web), seconds);
         }
         if (results.All(r => r.Error is not null))
         {
@@ -190,9 +159,9 @@ public static class ScreeningApi
                 Status = 422, Title = "No image could be screened", Detail = string.Join(" ", results.Select(r => r.Error)),
                 Type = "https://tools.ietf.org/html/rfc4918#section-11.2", Extensions = { ["results"] = results },
             };
-            return new ApiAnswer(422, JsonSerializer.Serialize(problem, JsonSerializerOptions.Web));
+            return new StoredAnswer(422, JsonSerializer.Serialize(problem, JsonSerializerOptions.Web));
         }
-        return new ApiAnswer(200, JsonSerializer.Serialize(new ScreeningResponse(results), JsonSerializerOptions.Web));
+        return new StoredAnswer(200, JsonSerializer.Serialize(new ScreeningResponse(results), JsonSerializerOptions.Web));
     }
 
     private static ScreeningItem Item(Case c, Prediction p, bool seenBefore) =>

@@ -290,9 +290,15 @@ public sealed class ScreeningService(
             return $"The doctor's grade must be 0 to 4, not {upload.DoctorGrade}.";
         if (upload.PatientId is { Length: > 64 } || (upload.PatientId?.Any(char.IsControl) ?? false))
             return "The patient id must be at most 64 printable characters.";
-        if (upload.CamMethod is { Length: > 0 } method && !Parses(() => CamMethods.Parse(method)))
+        return HeatmapProblem(upload.CamMethod, upload.CamTarget);
+    }
+
+    /// <summary>Why a heatmap method or target named in a request is unknown, or null; parsed by the rules that will read it later.</summary>
+    public static string? HeatmapProblem(string? method, string? target)
+    {
+        if (method is { Length: > 0 } && !Parses(() => CamMethods.Parse(method)))
             return $"The heatmap method '{Printable(method)}' is unknown; use one of {string.Join(", ", CamMethods.Names)}.";
-        if (upload.CamTarget is { Length: > 0 } target && !Parses(() => CamTarget.Parse(target)))
+        if (target is { Length: > 0 } && !Parses(() => CamTarget.Parse(target)))
             return $"The heatmap target '{Printable(target)}' is unknown; use predicted, referable or a grade 0-4.";
         return null;
     }

@@ -46,7 +46,7 @@ public class ArchitectureTests(ITestOutputHelper output)
         ["Accounts"] = ["AuditLog", "AuditAction"],
         ["Registry"] = ["ActiveModel", "ModelLease", "ModelRegistry", "RegistryResult", "OperatingPoints", "OperatingPointView"],
         ["Screening"] = ["ScreeningService", "ScreeningUpload", "ScreeningOutcome", "CaseQueries", "ScreeningResult", "ScreeningApi",
-            "IdempotentRequests", "IdempotencyDecision", "PixelBudget"],
+            "IdempotentRequests", "StoredAnswer", "PixelBudget"],
         ["Teaching"] = ["ValidationGallery"],
         ["Training"] = [],
         ["Exams"] = [],

@@ -89,23 +89,11 @@ namespace DrWeb.Server.Platform.Database.Migrations
                 FROM "Cases" WHERE "ExamId" IS NULL;
                 UPDATE "Cases" SET "ExamId" = "Id" WHERE "ExamId" IS NULL;
                 """);
-
-            migrationBuilder.AddForeignKey(
-                name: "FK_Cases_Exams_ExamId",
-                table: "Cases",
-                column: "ExamId",
-                principalTable: "Exams",
-                principalColumn: "Id",
-                onDelete: ReferentialAction.Cascade);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.DropForeignKey(
-                name: "FK_Cases_Exams_ExamId",
-                table: "Cases");
-
             migrationBuilder.DropTable(
                 name: "Exams");
 

@@ -116,6 +116,9 @@ public static class ExamApi
                 $"The file field '{stray.Name}' is neither 'left' nor 'right'. Send each photograph as the eye it shows.");
         if (form.Files.Count == 0)
             return StoredAnswer.Problem(400, "No photograph", "Attach at least one photograph as a 'left' or 'right' file field.");
+        if (form.Files.Count > ExamService.MaxPhotographs)
+            return StoredAnswer.Problem(400, "Exam refused",
+                $"An exam holds at most {ExamService.MaxPhotographs} photographs; this one has {form.Files.Count}.");
         DateOnly? date = null;
         if (form["examDate"].FirstOrDefault() is { Length: > 0 } dateText)
         {

@@ -118,13 +118,17 @@ public sealed class ExamService(ScreeningService screening, CaseQueries cases, A
     /// </summary>
     public async Task<EyeGuess> GuessEyeAsync(string fileName, byte[] bytes, CancellationToken token = default)
     {
-        if (EyeGuesser.FromFileName(fileName) is { } named)
-            return new EyeGuess(named, $"the file name says {named.ToString().ToLowerInvariant()}");
+        if (EyeGuesser.Named(fileName) is { } named) return named;
         try
         {
-            var header = _decoder.Inspect(bytes, Path.GetFileName(fileName));
+            string name = Path.GetFileName(fileName);
+            var header = _decoder.Inspect(bytes, name);
             using var room = await decoding.ReserveAsync(header.Pixels, token);
-            return await Task.Run(() => EyeGuesser.Guess(fileName, bytes, _decoder), token);
+            return await Task.Run(() =>
+            {
+                using var image = _decoder.Decode(bytes, header, name);
+                return EyeGuesser.Guess(fileName, image.Pixels);
+            }, token);
         }
         catch (ImageRejectedException e)
         {

@@ -28,26 +28,13 @@ public static partial class EyeGuesser
         return matches.Count == 1 ? matches[0] : null;
     }
 
-    /// <summary>The guess for uploaded bytes: the file name if it tells, else the disc's side of the decoded photograph.</summary>
-    public static EyeGuess Guess(string fileName, byte[] bytes, ImageDecoder decoder)
-    {
-        if (FromFileName(fileName) is { } named)
-            return new EyeGuess(named, $"the file name says {named.ToString().ToLowerInvariant()}");
-        try
-        {
-            using var image = decoder.Decode(bytes, Path.GetFileName(fileName));
-            return Guess(fileName, image.Pixels);
-        }
-        catch (ImageRejectedException e)
-        {
-            return new EyeGuess(null, $"the photograph could not be read for a guess ({e.Message}); choose the eye");
-        }
-    }
+    /// <summary>The guess from the file name alone, or null when the name does not tell.</summary>
+    public static EyeGuess? Named(string fileName) =>
+        FromFileName(fileName) is { } named ? new EyeGuess(named, $"the file name says {named.ToString().ToLowerInvariant()}") : null;
 
     public static EyeGuess Guess(string fileName, Image<Rgb24> photograph)
     {
-        if (FromFileName(fileName) is { } named)
-            return new EyeGuess(named, $"the file name says {named.ToString().ToLowerInvariant()}");
+        if (Named(fileName) is { } named) return named;
         var disc = OpticDisc.Locate(photograph);
         return disc?.Side switch
         {

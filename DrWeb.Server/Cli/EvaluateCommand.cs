@@ -28,10 +28,15 @@ internal static class EvaluateCommand
             Description = "Feed the model this many pixels square instead of its own input size (for resolution studies; the temperature and threshold stay the model's).",
         };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Drop dataset rows with problems instead of stopping." };
+        var pools = new Option<string[]>("--pool")
+        {
+            Description = "Also report these sources as one population: NAME=SOURCE[,SOURCE...], each SOURCE the start of a source's name " +
+                          "(e.g. EyePACS=fundus-dev,fundus-train/EyePACS); repeatable.",
+        };
         var threads = DrWebCommandLine.ThreadsOption();
         var command = new Command("evaluate", "Evaluate a model on labelled datasets, at its own temperature and referral threshold.")
         {
-            data, model, outDir, split, batch, specificity, resamples, skipBad, threads, flip, inputSize,
+            data, model, outDir, split, batch, specificity, resamples, skipBad, threads, flip, inputSize, pools,
         };
         command.SetAction((parse, token) =>
         {
@@ -50,6 +55,7 @@ internal static class EvaluateCommand
                     output.WriteLine($"input size {size} px (the model was trained at {ModelDirectory.ReadManifest(modelFolder).Preprocessing.InputSize} px)");
                 }
                 var folders = parse.GetValue(data)!;
+                var populations = (parse.GetValue(pools) ?? []).Select(Population.Parse).ToList();
                 string which = parse.GetValue(split)!;
                 if (which is not ("all" or "validation" or "test")) throw new ArgumentException("--split is all, validation or test.");
                 var wanted = which switch { "validation" => manifest.ValidationIds.ToHashSet(), "test" => manifest.TestIds.ToHashSet(), _ => null };
@@ -59,6 +65,7 @@ internal static class EvaluateCommand
                                  $"temperature {policy.Temperature:0.###}{(manifest.TestTimeFlip ? "; flip-averaged" : "")}; referral: " +
                                  (policy.OperatingPoint is { } op ? $"P(referable) >= {op.Threshold:0.000}, {op.Basis}" : "most likely grade >= 2 (no operating point recorded)"));
                 int found = 0;
+                var evaluated = new List<(LabelledImage Image, EvaluatedImage Prediction)>();
                 foreach (var folder in folders)
                 {
                     var dataset = DatasetReader.Read(folder.FullName, new DatasetReadOptions { SkipBadRows = parse.GetValue(skipBad) });
@@ -69,8 +76,18 @@ internal static class EvaluateCommand
                     string target = parse.GetValue(outDir)?.FullName is { } o
                         ? (folders.Length == 1 ? o : Path.Combine(o, name))
                         : Path.Combine(modelFolder, "evaluation-" + name);
-                    Evaluate(output, classifier, manifest, policy, images, target, $"{name} ({which})", parse.GetValue(batch),
+                    var predictions = Evaluate(output, classifier, manifest, policy, images, target, $"{name} ({which})", parse.GetValue(batch),
                         parse.GetValue(specificity), parse.GetValue(resamples), parse.GetValue(flip) || manifest.TestTimeFlip, token);
+                    var byId = images.ToDictionary(i => i.Id, StringComparer.Ordinal);
+                    evaluated.AddRange(predictions.Select(p => (byId[p.Image], p)));
+                }
+                foreach (var population in populations)
+                {
+                    string target = parse.GetValue(outDir)?.FullName is { } o
+                        ? Path.Combine(o, "pool-" + population.Name)
+                        : Path.Combine(modelFolder, "evaluation-pool-" + population.Name);
+                    EvaluatePopulation(output, population, evaluated, policy, target, $"{population.Name} ({which})",
+                        parse.GetValue(specificity), parse.GetValue(resamples));
                 }
                 if (wanted is not null && found != wanted.Count)
                     output.WriteLine($"note: the model's {which} split has {wanted.Count} images; {found} of them are in the folders given.");
@@ -94,7 +111,53 @@ internal static class EvaluateCommand
     public sealed record DatasetEvaluation(string Dataset, double Temperature, OperatingPoint? OperatingPoint, EvaluationReport Report,
         IReadOnlyList<SourceReport> BySource, BootstrapReport? Intervals, Reliability Reliability, Reliability ReferableReliability);
 
-    private static void Evaluate(TextWriter output, FundusClassifier classifier, ModelManifest manifest, ReferralPolicy policy,
+    /// <summary>Sources reported together as one population, e.g. every EyePACS source whatever folder it came in.</summary>
+    private sealed record Population(string Name, IReadOnlyList<string> SourcePrefixes)
+    {
+        public static Population Parse(string text)
+        {
+            int eq = text.IndexOf('=');
+            string name = eq > 0 ? text[..eq].Trim() : "";
+            var prefixes = eq > 0 ? text[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
+            if (name.Length == 0 || prefixes.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+                throw new ArgumentException($"--pool '{text}' is not NAME=SOURCE[,SOURCE...]; write e.g. --pool EyePACS=fundus-dev,fundus-train/EyePACS.");
+            return new Population(name, prefixes);
+        }
+
+        public bool Holds(string source) => SourcePrefixes.Any(p => source.StartsWith(p, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// One population's figures over the folders already evaluated: the same predictions, pooled, so that a figure such
+    /// as "AUC on every EyePACS image" can be read with its interval instead of being averaged from per-source ones.
+    /// </summary>
+    private static void EvaluatePopulation(TextWriter output, Population population, IReadOnlyList<(LabelledImage Image, EvaluatedImage Prediction)> evaluated,
+        ReferralPolicy policy, string folder, string title, double targetSpecificity, int resamples)
+    {
+        var members = evaluated.Where(e => population.Holds(e.Image.Source)).ToList();
+        if (members.Count == 0)
+        {
+            output.WriteLine($"== {title}: no image comes from a source starting with {string.Join(" or ", population.SourcePrefixes)}");
+            return;
+        }
+        var predictions = members.Select(m => m.Prediction).ToList();
+        double? threshold = policy.OperatingPoint?.Threshold;
+        var report = EvaluationReport.From(predictions, targetSpecificity, threshold);
+        var patients = members.GroupBy(m => m.Image.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Image.PatientId, StringComparer.Ordinal);
+        var intervals = resamples > 0 ? PatientBootstrap.Compute(predictions, patients, threshold, targetSpecificity, resamples) : null;
+        string sources = string.Join(", ", members.Select(m => m.Image.Source).Distinct().Order(StringComparer.Ordinal));
+        var evaluation = new DatasetEvaluation($"{title}: {sources}", policy.Temperature, policy.OperatingPoint, report,
+            SourceReport.BySource(members.Select(m => m.Image).ToList(), predictions, targetSpecificity, threshold), intervals,
+            CalibrationReport.TopGrade(predictions), CalibrationReport.Referable(predictions));
+        var (metrics, csv) = ModelEvaluator.Write(folder, report, predictions);
+        File.WriteAllText(metrics, JsonSerializer.Serialize(evaluation, ModelManifest.Json));
+        EvaluationPlots.Roc(Path.Combine(folder, "roc.png"), predictions.Select(policy.Case).ToList(), threshold, $"Referable DR, {title}");
+        PrintSummary(output, report, $"{title}, pooled over {sources}");
+        if (intervals is not null) PrintIntervals(output, intervals);
+        output.WriteLine($"wrote {metrics}, {csv} and roc.png");
+    }
+
+    private static List<EvaluatedImage> Evaluate(TextWriter output, FundusClassifier classifier, ModelManifest manifest, ReferralPolicy policy,
         IReadOnlyList<LabelledImage> images, string folder, string title, int batchSize, double targetSpecificity, int resamples,
         bool flipAverage, CancellationToken token)
     {
@@ -130,6 +193,7 @@ internal static class EvaluateCommand
                 }
             }
         output.WriteLine($"wrote {metrics}, {csv}, roc.png and reliability PNGs");
+        return predictions;
     }
 
     public static void PrintIntervals(TextWriter output, BootstrapReport b)

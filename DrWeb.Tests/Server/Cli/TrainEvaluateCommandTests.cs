@@ -83,11 +83,32 @@ public class TrainEvaluateCommandTests(TinySetFixture fixture) : IClassFixture<T
         Assert.Equal(manifest.ValidationIds.Count, manifest.ValidationBySource.Sum(s => s.Report.Images));
 
         // evaluate: each folder on its own, with patient-bootstrap intervals, calibration and plots.
+        // --pool reports sources from several folders as one population too.
+        string tiny = Path.GetFileName(fixture.Set.Folder);
         (code, output, error) = await CliRunner.Run("evaluate", "--model", model, "--data", fixture.Set.Folder, "--data", aptos,
-            "--out", tmp.File("eval"), "--bootstrap", "200");
+            "--out", tmp.File("eval"), "--bootstrap", "200", "--pool", $"both={tiny},aptos", "--pool", "none=nowhere");
         Assert.True(code == 0, error + output);
         Assert.Contains("95% intervals (200 bootstrap resamples", output);
-        foreach (var name in new[] { Path.GetFileName(fixture.Set.Folder), "aptos" })
+        Assert.Contains($"== both (all), pooled over aptos, {tiny}: ", output);
+        Assert.Contains("== none (all): no image comes from a source starting with nowhere", output);
+        var pooled = new[] { tiny, "aptos" }.SelectMany(n => DrWeb.Ml.Evaluation.ModelEvaluator.ReadPredictions(Path.Combine(tmp.File("eval"), n, "predictions.csv"))).ToList();
+        IEnumerable<string> Rows(string folder) => File.ReadLines(Path.Combine(tmp.File("eval"), folder, "predictions.csv")).Skip(1);
+        Assert.Equal(Rows(tiny).Concat(Rows("aptos")).Order(StringComparer.Ordinal), Rows("pool-both").Order(StringComparer.Ordinal));
+        using (var both = JsonDocument.Parse(File.ReadAllText(Path.Combine(tmp.File("eval"), "pool-both", "metrics.json"))))
+        {
+            var report = both.RootElement.GetProperty("Report");
+            Assert.Equal(pooled.Count, report.GetProperty("Images").GetInt32());
+            double expected = DrWeb.Ml.Manifest.EvaluationReport.From(pooled, 0.913, manifest.OperatingPoint?.Threshold).Referable.RocAuc;
+            var auc = report.GetProperty("Referable").GetProperty("RocAuc");
+            double actual = auc.ValueKind == JsonValueKind.String ? double.Parse(auc.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : auc.GetDouble();
+            // predictions.csv rounds to 6 decimals, which can make or break ties between the untrained model's close scores.
+            Assert.True(double.IsNaN(expected) ? double.IsNaN(actual) : Math.Abs(expected - actual) < 0.005, $"pooled AUC {actual}, expected {expected}");
+            Assert.Equal(2, both.RootElement.GetProperty("BySource").GetArrayLength());
+        }
+        (code, _, error) = await CliRunner.Run("evaluate", "--model", model, "--data", aptos, "--pool", "EyePACS");
+        Assert.Equal(2, code);
+        Assert.Contains("--pool 'EyePACS' is not NAME=SOURCE[,SOURCE...]", error);
+        foreach (var name in new[] { tiny, "aptos" })
         {
             string folder = Path.Combine(tmp.File("eval"), name);
             foreach (var png in new[] { "roc.png", "reliability.png", "reliability-referable.png" })

@@ -67,8 +67,9 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
         using var decoded = new ImageDecoder().Decode(Photo);
         using var expected = ModelInput.Prepare(decoded.Pixels, prep);
         using var stored = Image.Load<Rgb24>(store.Read(p.ModelViewHash!));
-        var storedPixels = new Rgb24[224 * 224];
-        var expectedPixels = new Rgb24[224 * 224];
+        int size = prep.InputSize;
+        var storedPixels = new Rgb24[size * size];
+        var expectedPixels = new Rgb24[size * size];
         stored.CopyPixelDataTo(storedPixels);
         expected.Image.CopyPixelDataTo(expectedPixels);
         Assert.Equal(expectedPixels, storedPixels);
@@ -76,7 +77,7 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
         Assert.Equal(crop, p.HeatmapOnModelView);
 
         using var overlay = Image.Load<Rgb24>(store.Read(p.OverlayHash));
-        Assert.Equal(crop ? (224, 224) : (decoded.Width, decoded.Height), (overlay.Width, overlay.Height));
+        Assert.Equal(crop ? (size, size) : (decoded.Width, decoded.Height), (overlay.Width, overlay.Height));
 
         // The uploader's case page shows the original and the model's view side by side, with the sentence on how it was made.
         using var client = await factory.SignedInClientAsync();
@@ -111,10 +112,11 @@ public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWeb
         var view = await client.GetAsync(item.GetProperty("modelViewUrl").GetString());
         Assert.Equal("image/png", view.Content.Headers.ContentType!.MediaType);
         using var picture = Image.Load<Rgb24>(await view.Content.ReadAsByteArrayAsync());
-        Assert.Equal((224, 224), (picture.Width, picture.Height));
+        int size = StarterPreprocessing.InputSize;
+        Assert.Equal((size, size), (picture.Width, picture.Height));
 
         using var overlay = Image.Load<Rgb24>(await client.GetByteArrayAsync(item.GetProperty("overlayUrl").GetString()));
-        Assert.Equal((224, 224), (overlay.Width, overlay.Height));
+        Assert.Equal((size, size), (overlay.Width, overlay.Height));
 
         // A case that does not exist is a clear 404, not an empty image.
         var missing = await client.GetAsync($"/api/screenings/{Guid.NewGuid()}/model-view");

@@ -58,7 +58,7 @@ public class ScreeningApiTests(ProviderHosts hosts) : IClassFixture<ProviderHost
         Assert.Equal(grade, fetched.RootElement.GetProperty("grade").GetInt32());
         var overlay = await client.GetAsync(good.GetProperty("overlayUrl").GetString());
         Assert.Equal("image/png", overlay.Content.Headers.ContentType!.MediaType);
-        Assert.Equal(good.GetProperty("heatmapOnModelView").GetBoolean() ? 224 : 256, Image.Identify(await overlay.Content.ReadAsByteArrayAsync()).Width);
+        Assert.Equal(good.GetProperty("heatmapOnModelView").GetBoolean() ? ShippedModel.InputSize : 256, Image.Identify(await overlay.Content.ReadAsByteArrayAsync()).Width);
     }
 
     [Theory, SqliteData, PostgresData]

@@ -51,9 +51,9 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
 
         var store = Services.GetRequiredService<IImageStore>();
         Assert.Equal(bytes, store.Read(first.Case!.ImageHash));
-        // On the 224 px view for a cropping model, on the 256 px photograph for a whole-frame one.
+        // On the model's square view for a cropping model, on the 256 px photograph for a whole-frame one.
         var overlay = Image.Identify(store.Read(p.OverlayHash));
-        Assert.Equal(p.HeatmapOnModelView ? (224, 224) : (256, 256), (overlay.Width, overlay.Height));
+        Assert.Equal(p.HeatmapOnModelView ? (ShippedModel.InputSize, ShippedModel.InputSize) : (256, 256), (overlay.Width, overlay.Height));
 
         var again = await Service.ScreenAsync(new ScreeningUpload("copy.jpeg", bytes) { UploadedBy = "doctor@drweb.test" });
         Assert.True(again.SeenBefore);

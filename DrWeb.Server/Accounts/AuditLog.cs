@@ -21,11 +21,12 @@ public static class AuditAction
     public const string LessonExported = "lesson-exported";
     public const string ExamViewed = "exam-viewed";
     public const string ExamConfirmed = "exam-confirmed";
+    public const string StarterModelReplaced = "starter-model-replaced";
 
     public static readonly IReadOnlyList<string> All =
     [
         SignIn, SignInFailed, UserCreated, RolesChanged, UserLocked, UserUnlocked, UserDeleted, TokenIssued, TokenRevoked,
-        ModelActivated, OperatingPointChanged, CaseViewed, LessonExported, ExamViewed, ExamConfirmed,
+        ModelActivated, OperatingPointChanged, CaseViewed, LessonExported, ExamViewed, ExamConfirmed, StarterModelReplaced,
     ];
 
     /// <summary>The actor of events that no signed-in user caused (a scheduled promotion, the command line).</summary>

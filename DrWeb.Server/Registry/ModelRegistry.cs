@@ -57,12 +57,14 @@ public sealed partial class ModelRegistry(
 
     /// <summary>
     /// Registers the starter model on first start and names the active version for screening (the starter when no
-    /// admin has chosen one). The weights load on first use.
+    /// admin has chosen one). The weights load on first use. After an upgrade that ships a different starter in the
+    /// same folder, its row is made to describe the model that now loads from there.
     /// </summary>
     public void Start()
     {
         using var db = dbFactory.CreateDbContext();
         var starterRow = db.ModelVersions.FirstOrDefault(v => v.Source == ModelSource.Starter);
+        string? replaced = null;
         if (starterRow is null && starter.Manifest is { } manifest)
         {
             string name = Path.GetFileName(starter.Folder.TrimEnd('/'));
@@ -70,6 +72,8 @@ public sealed partial class ModelRegistry(
                 ModelSource.Starter, manifest);
             db.ModelVersions.Add(starterRow);
         }
+        else if (starterRow is not null && starter.Manifest is { } shipped && IsAnotherModel(starterRow, shipped))
+            replaced = DescribeShippedStarter(starterRow, shipped);
         var chosen = db.ModelVersions.Local.FirstOrDefault(v => v.IsActive) ?? db.ModelVersions.FirstOrDefault(v => v.IsActive) ?? starterRow;
         if (chosen is not null && !chosen.IsActive)
         {
@@ -77,6 +81,8 @@ public sealed partial class ModelRegistry(
             chosen.ActivatedUtc = DateTimeOffset.UtcNow;
         }
         db.SaveChanges();
+        if (replaced is not null)
+            audit.RecordAsync(AuditAction.StarterModelReplaced, AuditAction.System, starterRow!.Name, replaced).GetAwaiter().GetResult();
 
         if (chosen is null)
             active.ReportUnavailable(starter.Problem is null ? ActiveModel.NoModel : $"{ActiveModel.NoModel} ({starter.Problem})");
@@ -112,6 +118,31 @@ public sealed partial class ModelRegistry(
         await db.SaveChangesAsync(token);
         await audit.RecordAsync(AuditAction.ModelActivated, actor, chosen.Name, chosen.DisplayName, token: token);
         return RegistryResult.Ok($"{chosen.DisplayName} is now active for screening.");
+    }
+
+    /// <summary>
+    /// Whether the starter row was registered from another model than the one shipped now. Models are told apart by
+    /// when they were made; a second is the tolerance because PostgreSQL keeps microseconds and manifests keep ticks.
+    /// </summary>
+    private static bool IsAnotherModel(ModelVersion row, ModelManifest shipped) =>
+        (row.CreatedUtc - shipped.CreatedUtc).Duration() > TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Rewrites the starter row's manifest facts from the model shipped now. An admin's operating point goes: it was
+    /// chosen on the old model's ROC curve and would mean another sensitivity on the new one. Gradings already stored
+    /// keep the model name and threshold they were made with.
+    /// </summary>
+    private static string DescribeShippedStarter(ModelVersion row, ModelManifest shipped)
+    {
+        var now = FromManifest(row.Name, row.Location, ModelSource.Starter, shipped);
+        string detail = $"the app ships a model made {shipped.CreatedUtc:yyyy-MM-dd HH:mm} UTC in place of the one made {row.CreatedUtc:yyyy-MM-dd HH:mm} UTC" +
+                        (row.OperatingPointJson is null ? "" : "; the operating point chosen for the old model was dropped, the new model's own applies");
+        row.Architecture = now.Architecture; row.Head = now.Head; row.TrainablePolicy = now.TrainablePolicy; row.Preprocessing = now.Preprocessing;
+        row.BaseWeights = now.BaseWeights; row.DataFingerprint = now.DataFingerprint; row.Label = now.Label; row.CreatedUtc = now.CreatedUtc;
+        row.TrainImages = now.TrainImages; row.ValidationImages = now.ValidationImages; row.ReferableAuc = now.ReferableAuc;
+        row.Sensitivity = now.Sensitivity; row.Specificity = now.Specificity; row.Accuracy = now.Accuracy; row.Kappa = now.Kappa;
+        row.Device = now.Device; row.TrainingSeconds = now.TrainingSeconds; row.OperatingPointJson = null;
+        return detail;
     }
 
     /// <summary>An admin's operating point for the version, or null when it uses its manifest's.</summary>

@@ -37,6 +37,37 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
         Assert.Single(await Registry.ListAsync(), v => v.IsActive);
     }
 
+    [Fact]
+    public async Task After_an_upgrade_ships_another_starter_its_row_describes_the_new_model_and_drops_the_old_operating_point()
+    {
+        _ = factory.Server;
+        var manifest = ModelDirectory.ReadManifest(StarterFolder);
+        var dbFactory = factory.Services.GetRequiredService<IDbContextFactory<DrWebDbContext>>();
+        await using (var db = await dbFactory.CreateDbContextAsync())
+        {
+            // The row as an installation of an earlier release left it: another model's facts and an admin's point.
+            var row = await db.ModelVersions.SingleAsync(v => v.Source == ModelSource.Starter);
+            row.CreatedUtc = manifest.CreatedUtc.AddDays(-30);
+            row.Preprocessing = "224 px, older";
+            row.ReferableAuc = 0.5;
+            row.OperatingPointJson = """{"Threshold":0.5}""";
+            await db.SaveChangesAsync();
+        }
+
+        Registry.Start();
+        Registry.Start();
+
+        var starter = (await Registry.ListAsync()).Single(v => v.Source == ModelSource.Starter);
+        Assert.Equal(manifest.CreatedUtc, starter.CreatedUtc, TimeSpan.FromSeconds(1));
+        Assert.Equal(manifest.Validation!.Referable.RocAuc, starter.ReferableAuc!.Value, 9);
+        Assert.Equal(ModelRegistry.FromManifest(starter.Name, starter.Location, ModelSource.Starter, manifest).Preprocessing, starter.Preprocessing);
+        Assert.Null(starter.OperatingPointJson);
+        var (entries, _) = await factory.Services.GetRequiredService<AuditLog>().ListAsync(new AuditFilter(AuditAction.StarterModelReplaced));
+        var entry = Assert.Single(entries);
+        Assert.Equal(starter.Name, entry.Subject);
+        Assert.Contains("the operating point chosen for the old model was dropped", entry.Detail);
+    }
+
     [Trait("Category", "Slow")]
     [Fact]
     public async Task An_imported_folder_can_be_activated_and_a_grading_in_flight_finishes_on_its_own_model()

@@ -49,7 +49,12 @@ public class ScreeningApiTests(ProviderHosts hosts) : IClassFixture<ProviderHost
         Assert.Equal(1.0, p.Sum(), 3);
         int grade = good.GetProperty("grade").GetInt32();
         Assert.Equal(Array.IndexOf(p, p.Max()), grade);
-        Assert.Equal(grade >= 2, good.GetProperty("referable").GetBoolean());
+        // The referral is the shipped model's recorded threshold on P(referable), not its most likely grade.
+        double pReferable = good.GetProperty("referableProbability").GetDouble();
+        Assert.Equal(p[2] + p[3] + p[4], pReferable, 3);
+        double threshold = DrWeb.Ml.Architectures.ModelDirectory.ReadManifest(ShippedModel.Folder).OperatingPoint!.Threshold;
+        Assert.Equal(pReferable >= threshold, good.GetProperty("referable").GetBoolean());
+        Assert.Contains($"{threshold:0.00}", good.GetProperty("referableRule").GetString());
         Assert.Contains("demonstration model", good.GetProperty("modelVersion").GetString());
         Assert.Contains("is not an image", results[1].GetProperty("error").GetString());
 

@@ -43,7 +43,10 @@ public class ScreeningServiceTests(DrWebFactory factory) : IClassFixture<DrWebFa
         var p = first.Prediction!;
         Assert.Equal(1.0, p.Probabilities.Sum(), 3);
         Assert.Equal(Array.IndexOf(p.Probabilities, p.Probabilities.Max()), p.Grade);
-        Assert.Equal(p.Grade >= 2, p.Referable);
+        // The referral is the threshold stored with the grading, on P(referable), not the most likely grade.
+        Assert.Equal(p.Probabilities[2] + p.Probabilities[3] + p.Probabilities[4], p.ReferableProbability, 3);
+        Assert.NotNull(p.ReferralThreshold);
+        Assert.Equal(p.ReferableProbability >= p.ReferralThreshold, p.Referable);
         Assert.Contains("demonstration model, not for clinical use", p.ModelVersion);
         Assert.Equal("layer4", p.CamLayer);
         Assert.Equal(["queued", "grading"], stages.Select(s => s.Stage));

@@ -14,7 +14,7 @@ public class WeightsPrecisionTests
     public void Trained_layers_stored_smaller_load_back_as_fp32_and_predict_alike(bool int8, string precision, double maxShareOfFp32)
     {
         TorchSetup.Ensure();
-        string shipped = Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
+        string shipped = ShippedModel.Folder;
         var (model, manifest) = ModelDirectory.Load(shipped);
         using var tmp = SharedData.TempFolder();
         ModelDirectory.Save(tmp.File("fp32"), model, manifest, trainedOnly: true);

@@ -97,7 +97,7 @@ public class ModelViewTests
     [Fact]
     public void A_grader_refuses_a_view_made_for_another_model_and_a_circle_from_another_picture_is_not_reused()
     {
-        var (model, manifest) = DrWeb.Ml.Architectures.ModelDirectory.Load(Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18"));
+        var (model, manifest) = DrWeb.Ml.Architectures.ModelDirectory.Load(ShippedModel.Folder);
         using var grader = new DrWeb.Ml.Inference.Grader(model, manifest.Preprocessing);
         using var image = Decoder.Decode(Path.Combine(SharedData.FundusRawImages, "17_left.jpeg"));
         var other = manifest.Preprocessing with { CropFundus = !manifest.Preprocessing.CropFundus };

@@ -10,7 +10,7 @@ namespace DrWeb.Tests.Ml.Inference;
 
 public class TestTimeFlipTests
 {
-    private static string DefaultModel => Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
+    private static string DefaultModel => ShippedModel.Folder;
 
     [Trait("Category", "Slow")]
     [Fact]

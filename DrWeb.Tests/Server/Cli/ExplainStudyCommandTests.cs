@@ -8,7 +8,7 @@ namespace DrWeb.Tests.Server.Cli;
 
 public class ExplainStudyCommandTests
 {
-    private static string DefaultModel => Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
+    private static string DefaultModel => ShippedModel.Folder;
     private static string Atlas => Path.Combine(SharedData.SharedRoot, "data", "idrid-lesions");
 
     [Trait("Category", "Slow")]

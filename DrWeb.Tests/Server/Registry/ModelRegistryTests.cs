@@ -19,7 +19,7 @@ public class ModelRegistryTests(DrWebFactory factory) : IClassFixture<DrWebFacto
     private ModelImports Imports => factory.Services.GetRequiredService<ModelImports>();
     private ActiveModel Active => factory.Services.GetRequiredService<ActiveModel>();
 
-    private static string StarterFolder => Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
+    private static string StarterFolder => ShippedModel.Folder;
 
     [Fact]
     public async Task The_starter_is_registered_with_its_manifest_metrics_and_active_on_first_start()

@@ -21,7 +21,7 @@ namespace DrWeb.Tests.Server.Screening;
 /// </summary>
 public class ModelViewScreeningTests(DrWebFactory factory) : IClassFixture<DrWebFactory>
 {
-    private static string StarterFolder => Path.Combine(AppContext.BaseDirectory, "models", "screening-resnet18");
+    private static string StarterFolder => ShippedModel.Folder;
     private static readonly string Photo = Path.Combine(SharedData.FundusRawImages, "17_left.jpeg");
 
     private async Task UseStarterWeightsWithAsync(string name, Preprocessing prep)
